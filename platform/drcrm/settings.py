@@ -1,0 +1,318 @@
+"""DR. CRM settings: one module, every value read from the environment (12-factor).
+
+Development needs no variable at all. `DRCRM_ENV=production` switches on the production
+defaults (secure cookies, HSTS, no debug) and makes the secrets mandatory.
+
+App placement (decided once, see DESIGN.md section 4): users, memberships and the clinic
+registry live in `public` (SHARED_APPS); clinical data lives in each clinic's schema
+(TENANT_APPS). Sessions are in both lists so a session only exists in the schema that
+issued it. Tenant apps may point at shared models (users, clinics), never the reverse.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+BASE_DIR = PACKAGE_DIR.parent.parent  # the repository root
+
+
+def env(name: str, default: str | None = None) -> str:
+    """Read a setting from the environment, or from the file named by `<NAME>_FILE`."""
+    file_path = os.environ.get(f"{name}_FILE")
+    if file_path:
+        return Path(file_path).read_text().strip()
+    value = os.environ.get(name, default)
+    if value is None:
+        raise ImproperlyConfigured(f"Set the environment variable {name} (see README.md).")
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}.") from exc
+
+
+DRCRM_ENV = env("DRCRM_ENV", "development")
+if DRCRM_ENV not in {"development", "test", "production"}:
+    raise ImproperlyConfigured("DRCRM_ENV must be development, test or production.")
+IS_PRODUCTION = DRCRM_ENV == "production"
+
+DEBUG = env_bool("DEBUG", default=DRCRM_ENV == "development")
+SECRET_KEY = env("SECRET_KEY", None if IS_PRODUCTION else "dev-only-secret-key-" + "x" * 40)
+
+# The apex domain serves the public site; each clinic is <subdomain>.BASE_DOMAIN.
+BASE_DOMAIN = env("BASE_DOMAIN", "drcrm.cloud" if IS_PRODUCTION else "localhost").lower()
+# Extra hosts that also serve the public site (e.g. the load balancer's own name).
+PUBLIC_HOSTS = [BASE_DOMAIN] + [
+    host.strip().lower() for host in env("PUBLIC_HOSTS", "").split(",") if host.strip()
+]
+if not IS_PRODUCTION:
+    PUBLIC_HOSTS += ["127.0.0.1"]
+ALLOWED_HOSTS = [*PUBLIC_HOSTS, f".{BASE_DOMAIN}"]
+# Never trust a proxy's idea of the host: X-Forwarded-Host must not switch the clinic.
+USE_X_FORWARDED_HOST = False
+SITE_SCHEME = "https" if IS_PRODUCTION else "http"
+# Port shown in links built outside a request (emails, `make run` output).
+SITE_PORT = env("SITE_PORT", "" if IS_PRODUCTION else "8000")
+
+# --- applications -----------------------------------------------------------------------
+SHARED_APPS = [
+    "django_tenants",
+    "shared_apps.clinics",
+    "shared_apps.accounts",
+    "provisioning",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "drcrm",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "tenant_apps.audit",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "clinics.Clinic"
+TENANT_DOMAIN_MODEL = "clinics.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+PUBLIC_SCHEMA_URLCONF = "drcrm.urls_public"
+ROOT_URLCONF = "drcrm.urls_tenant"
+# Keeps the default (SET search_path before every statement): the cached variant has
+# served one clinic another clinic's rows after savepoint rollbacks (DESIGN.md section 4).
+TENANT_LIMIT_SET_CALLS = False
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["shared_apps.accounts.backends.ClinicMemberBackend"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.BCryptPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "sign-in"
+LOGIN_REDIRECT_URL = "dashboard"
+
+MIDDLEWARE = [
+    "drcrm.middleware.RequestContextMiddleware",
+    "drcrm.middleware.HealthCheckMiddleware",
+    "drcrm.middleware.ClinicRoutingMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "shared_apps.accounts.middleware.ClinicMembershipMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "drcrm.context_processors.site",
+            ],
+        },
+    }
+]
+WSGI_APPLICATION = "drcrm.wsgi.application"
+ASGI_APPLICATION = "drcrm.asgi.application"
+
+# --- data stores ------------------------------------------------------------------------
+DATABASE_URL = env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/drcrm")
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+}
+DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # Every key carries the schema it was written from; nothing writes unprefixed keys.
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "KEY_PREFIX": env("CACHE_KEY_PREFIX", "drcrm"),
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+}
+# Seconds a worker trusts its in-process host -> clinic map when Redis cannot tell it
+# whether the registry changed (see shared_apps/clinics/routing.py).
+CLINIC_ROUTING_FALLBACK_TTL = env_int("CLINIC_ROUTING_FALLBACK_TTL", 10)
+
+# --- sessions, cookies, CSRF: the session cookie is the only cookie we ever set ---------
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_NAME = "__Host-drcrm_session" if IS_PRODUCTION else "drcrm_session"
+SESSION_COOKIE_DOMAIN = None  # host-only: a clinic's cookie never travels to another host
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = IS_PRODUCTION
+SESSION_COOKIE_AGE = 12 * 60 * 60  # absolute lifetime
+CSRF_USE_SESSIONS = True
+CSRF_COOKIE_SECURE = IS_PRODUCTION
+CSRF_COOKIE_HTTPONLY = True
+CSRF_TRUSTED_ORIGINS = [f"{SITE_SCHEME}://{BASE_DOMAIN}", f"{SITE_SCHEME}://*.{BASE_DOMAIN}"]
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+LANGUAGE_COOKIE_NAME = "drcrm_language_unused"  # never set: there is no set_language view
+
+# --- security headers -------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = IS_PRODUCTION and env_bool("SECURE_SSL_REDIRECT", True)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if IS_PRODUCTION else None
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000) if IS_PRODUCTION else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = IS_PRODUCTION
+SECURE_HSTS_PRELOAD = IS_PRODUCTION
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# --- static files -----------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / ".run" / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if IS_PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not IS_PRODUCTION
+if not IS_PRODUCTION:
+    # Development serves static files from the apps (finders); STATIC_ROOT is only
+    # filled by `collectstatic` for production, so its absence here is expected.
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+
+# --- i18n -------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- REST API ---------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Deny by default: every endpoint needs a signed-in clinic member unless it says otherwise.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "drcrm.rest.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "drcrm.rest.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "DR. CRM API",
+    "DESCRIPTION": (
+        "The clinic API. Every request is served on the clinic's own host "
+        "(`https://<clinic>.drcrm.cloud/api/v1/`) and only ever sees that clinic's data."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page's scripts are served from our own static files: no CDN, no third party.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Celery -----------------------------------------------------------------------------
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", REDIS_URL)
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "drcrm")
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_RESULT_EXPIRES = 3600
+CELERY_WORKER_MAX_TASKS_PER_CHILD = 1000  # bounds per-backend catalog cache growth
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_TENANT_CACHE_SECONDS = 30
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+# --- email ------------------------------------------------------------------------------
+RESEND_API_KEY = env("RESEND_API_KEY", "")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "DR. CRM <no-reply@drcrm.cloud>")
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if IS_PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+
+# --- logging ----------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    },
+    "filters": {"request_id": {"()": "drcrm.logging.RequestIdFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Bad Host headers are client errors, answered with a 400 page; not worth a warning each.
+        "django.security.DisallowedHost": {"handlers": [], "propagate": False},
+    },
+}
+
+# User.email is unique case-insensitively through a functional unique constraint
+# (UNIQUE (lower(email))), which Django's check does not recognise as "unique".
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]
