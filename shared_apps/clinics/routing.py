@@ -3,12 +3,13 @@
 Every request needs to know which clinic its host belongs to. Asking PostgreSQL each time
 costs a round trip per request, so each worker keeps a host map in memory.
 
-Invalidation across processes: any change to a Clinic or Domain row bumps a generation
-number in Redis (after commit). A worker compares the generation it filled its map under
-with Redis' on every request (one Redis GET, no database query) and drops its map when
-they differ. If Redis does not answer, the worker cannot tell whether its map is stale,
-so it trusts it for CLINIC_ROUTING_FALLBACK_TTL seconds at most; a suspended clinic is
-therefore refused within that many seconds even with Redis down.
+Invalidation: any change to a Clinic or Domain row clears this process' map at once and
+bumps a generation number in Redis (after commit). Other workers compare the generation
+they filled their map under with Redis' at most every CLINIC_ROUTING_CHECK_INTERVAL
+seconds (a Redis round trip costs about as much as the query it saves, so not on every
+request) and drop their map when it changed: a suspension reaches every worker within
+that interval. If Redis does not answer, a worker cannot tell whether its map is stale,
+so it trusts it for CLINIC_ROUTING_FALLBACK_TTL seconds at most.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import enum
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +66,7 @@ class _HostMap:
         self._routes: dict[str, Route] = {}
         self._generation: Any = None
         self._filled_at = 0.0
+        self._checked_at = float("-inf")
 
     def get(self, hostname: str) -> Route:
         self._drop_if_stale()
@@ -80,8 +83,13 @@ class _HostMap:
         with self._lock:
             self._routes.clear()
             self._generation = None
+            self._checked_at = float("-inf")
 
     def _drop_if_stale(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < settings.CLINIC_ROUTING_CHECK_INTERVAL:
+            return
+        self._checked_at = now
         try:
             generation = _read_generation()
         except Exception:  # Redis down: fall back to the time-to-live (see module docstring)
@@ -134,11 +142,10 @@ def _read_generation() -> Any:
 def _bump_generation() -> None:
     _host_map.clear()
     try:
+        # A fresh random token rather than a counter: nothing to initialise, and two
+        # processes bumping at once still leave a value every worker sees as new.
         with schema_context(settings.PUBLIC_SCHEMA_NAME):
-            try:
-                cache.incr(GENERATION_KEY)
-            except ValueError:  # the key does not exist yet
-                cache.set(GENERATION_KEY, 1, timeout=None)
+            cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
     except Exception:
         logger.warning("Could not publish a clinic routing change; other workers rely on TTL")
 

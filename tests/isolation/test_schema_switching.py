@@ -83,3 +83,15 @@ def test_every_clinic_schema_has_the_same_tables(clinic_a, clinic_b):
     assert "audit_auditevent" in tables(clinic_a.schema_name)
     assert "audit_auditevent" not in tables("public")
     assert "clinics_clinic" not in tables(clinic_a.schema_name)
+
+
+def test_cache_keys_written_in_a_clinic_carry_its_schema_name(clinic_a):
+    with tenant_context(clinic_a):
+        cache.set("probe", 1)
+        raw_key = cache.make_key("probe")
+        client = cache._cache.get_client()
+        try:
+            assert raw_key.startswith(f"{clinic_a.schema_name}:")
+            assert client.exists(raw_key)
+        finally:
+            cache.delete("probe")

@@ -86,3 +86,18 @@ def test_every_response_carries_a_request_id(api_client, clinic_a, public_client
     unsafe = public_client.get("/", HTTP_X_REQUEST_ID="<script>x</script>")["X-Request-ID"]
     assert unsafe != "<script>x</script>"
     assert len(unsafe) == 32
+
+
+def test_pagination_caps_the_page_size_and_links_the_next_page():
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from drcrm.rest import Pagination
+
+    request = Request(APIRequestFactory().get("/api/v1/things/", {"page_size": 1000}))
+    paginator = Pagination()
+    page = paginator.paginate_queryset(list(range(450)), request)
+    assert page == list(range(200))
+    body = paginator.get_paginated_response(page).data
+    assert body["count"] == 450
+    assert "page=2" in body["next"]

@@ -1,6 +1,7 @@
 """Host -> clinic routing: every host gets the right site, or a clear 4xx page."""
 
 import logging
+import uuid
 
 import pytest
 from django.conf import settings
@@ -113,15 +114,26 @@ def test_a_change_saved_in_this_process_reroutes_the_next_request(
     assert client.get("/sign-in/").status_code == 403
 
 
-def test_a_change_announced_by_another_worker_reroutes_the_next_request(clinic_a, clinic_client):
+def test_a_change_announced_by_another_worker_reroutes_after_the_check_interval(
+    clinic_a, clinic_client, settings
+):
+    settings.CLINIC_ROUTING_CHECK_INTERVAL = 0  # check Redis on every request
     client = clinic_client(clinic_a)
     assert client.get("/sign-in/").status_code == 200
     # Another process suspends the clinic: the row changes without our signals firing...
     Clinic.objects.filter(pk=clinic_a.pk).update(status=Clinic.Status.SUSPENDED)
     assert client.get("/sign-in/").status_code == 200  # ...so our map is stale until
     with schema_context("public"):  # ...that process bumps the shared generation.
-        try:
-            cache.incr(GENERATION_KEY)
-        except ValueError:
-            cache.set(GENERATION_KEY, 1, timeout=None)
+        cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
     assert client.get("/sign-in/").status_code == 403
+
+
+def test_within_the_check_interval_a_warm_worker_asks_nobody(clinic_a, settings):
+    settings.CLINIC_ROUTING_CHECK_INTERVAL = 3600
+    client = Client(HTTP_HOST=factories.host_of(clinic_a))
+    assert client.get("/sign-in/").status_code == 200
+    Clinic.objects.filter(pk=clinic_a.pk).update(status=Clinic.Status.SUSPENDED)
+    with schema_context("public"):
+        cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+    # Stale by design until the interval passes; this process' own saves clear it at once.
+    assert client.get("/sign-in/").status_code == 200
