@@ -39,7 +39,7 @@ def _add_clinics(count: int, start: int) -> list[str]:
                 status=Clinic.Status.ACTIVE,
             )
             with connection.cursor() as cursor:
-                cursor.execute(f'CREATE SCHEMA "{clinic.schema_name}"')  # noqa: S608 generated name
+                cursor.execute(f'CREATE SCHEMA "{clinic.schema_name}"')
             host = f"bench-{n}.{settings.BASE_DOMAIN}"
             Domain.objects.create(domain=host, tenant=clinic, is_primary=True)
             hosts.append(host)
