@@ -20,11 +20,16 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+# pgserver's lock lives in the runtime directory; without XDG_RUNTIME_DIR (containers, CI)
+# platformdirs falls back to /tmp and warns about it on every start.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_DIR = Path(os.environ.get("DRCRM_RUN_DIR", REPO_ROOT / ".run"))

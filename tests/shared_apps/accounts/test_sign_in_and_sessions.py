@@ -133,3 +133,10 @@ def test_the_session_cookie_is_the_only_cookie_ever_set(clinic_a, public_client)
             assert morsel["httponly"] is True
             assert morsel["samesite"] == "Lax"
     assert seen == {settings.SESSION_COOKIE_NAME}
+
+
+@pytest.mark.parametrize("path", ["/", "/privacy/"])
+def test_an_anonymous_visit_to_the_public_site_sets_no_cookie(public_client, path):
+    response = public_client.get(path)
+    assert response.status_code == 200
+    assert not response.cookies
