@@ -133,12 +133,15 @@ def public_client() -> Client:
     return Client(HTTP_HOST=settings.BASE_DOMAIN)
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
     """Says plainly at the end of the run which browser tests did not run, and why.
 
     A skipped browser test is easy to miss among the dots; a machine without Chromium must
-    not pass for a machine where the UI was checked.
+    not pass for a machine where the UI was checked. An outermost wrapper printing after
+    its yield, so the block comes last, below pytest's own short summary.
     """
+    yield
     by_reason: dict[str, list[str]] = {}
     for report in terminalreporter.stats.get("skipped", []):
         if "browser" not in report.keywords or not isinstance(report.longrepr, tuple):

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
+from drcrm.context_processors import public_site_url
+
 
 @dataclass(frozen=True)
 class ErrorPage:
@@ -25,8 +27,8 @@ PAGES: dict[str, ErrorPage] = {
     ),
     "clinic_not_found": ErrorPage(
         "No clinic at this address",
-        "There is no clinic at this address. Check the spelling, or use "
-        "\u201cFind my clinic\u201d on the DR. CRM home page to get a link by email.",
+        "There is no clinic at this address. Check the spelling of the link, or ask "
+        "your clinic for its DR. CRM address.",
     ),
     "clinic_unavailable": ErrorPage(
         "Clinic unavailable",
@@ -72,7 +74,9 @@ def error_response(request: HttpRequest, status: int, code: str) -> HttpResponse
         return JsonResponse(error_body(code, page.message), status=status)
     # Rendered without a RequestContext: error pages must work when the session, the
     # database or the clinic could not be loaded.
-    html = render_to_string("errors/error.html", {"status": status, "page": page})
+    html = render_to_string(
+        "errors/error.html", {"status": status, "page": page, "home_url": public_site_url()}
+    )
     return HttpResponse(html, status=status)
 
 
