@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pytest
 from django.db import connection
@@ -95,35 +96,29 @@ def _back_to_public_and_cold_routes() -> Iterator[None]:
     forget_cached_routes()
 
 
-def host_of(clinic: object) -> str:
-    return factories.host_of(clinic)
+ClientT = TypeVar("ClientT", Client, APIClient)
+
+
+def client_for(client_class: type[ClientT], clinic: object, user: object | None) -> ClientT:
+    """A test client bound to a clinic's host, signed in as `user` if one is given."""
+    client = client_class(HTTP_HOST=factories.host_of(clinic))
+    if user is not None:
+        # The session is written to the clinic's own schema, as a real sign-in would.
+        with tenant_context(clinic):
+            client.force_login(user)  # type: ignore[arg-type]
+    return client
 
 
 @pytest.fixture
 def clinic_client(db: None) -> Callable[..., Client]:
-    """A Django test client bound to a clinic's host, optionally signed in as `user`."""
-
-    def make(clinic: object, user: object | None = None) -> Client:
-        client = Client(HTTP_HOST=host_of(clinic))
-        if user is not None:
-            # The session is written to the clinic's own schema, as a real sign-in would.
-            with tenant_context(clinic):
-                client.force_login(user)  # type: ignore[arg-type]
-        return client
-
-    return make
+    """`clinic_client(clinic, user=None)`: Django's test client on that clinic's host."""
+    return lambda clinic, user=None: client_for(Client, clinic, user)
 
 
 @pytest.fixture
 def api_client(db: None) -> Callable[..., APIClient]:
-    def make(clinic: object, user: object | None = None) -> APIClient:
-        client = APIClient(HTTP_HOST=host_of(clinic))
-        if user is not None:
-            with tenant_context(clinic):
-                client.force_login(user)  # type: ignore[arg-type]
-        return client
-
-    return make
+    """`api_client(clinic, user=None)`: DRF's test client on that clinic's host."""
+    return lambda clinic, user=None: client_for(APIClient, clinic, user)
 
 
 @pytest.fixture

@@ -10,8 +10,10 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
+from django.http.request import split_domain_port
 from django.urls import set_urlconf
 from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import remove_www
 
 from drcrm import errors, health, request_context
 from drcrm.tenancy import tenant_connection
@@ -80,6 +82,13 @@ class ClinicRoutingMiddleware(TenantMainMiddleware):
     answers unknown, suspended and not-yet-ready clinics with pages of their own instead of
     falling back to the public site.
     """
+
+    @staticmethod
+    def hostname_from_request(request: HttpRequest) -> str:
+        """The validated host, lower case, without port, trailing dot or leading `www.`:
+        DNS names are case-insensitive, and API clients do not always lower-case them."""
+        domain, _port = split_domain_port(request.get_host())
+        return str(remove_www(domain))
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         tenant_connection.set_schema_to_public()

@@ -60,8 +60,12 @@ def test_x_forwarded_host_cannot_switch_the_clinic(clinic_a, clinic_b):
     assert b"MARK-B" not in response.content
 
 
-def test_a_host_with_a_port_and_www_prefix_still_routes(clinic_a):
-    response = Client(HTTP_HOST=f"www.{factories.host_of(clinic_a)}:8000").get("/sign-in/")
+@pytest.mark.parametrize(
+    "host", ["www.clinic-a.localhost:8000", "Clinic-A.LOCALHOST", "clinic-a.localhost."]
+)
+def test_the_same_clinic_answers_whatever_the_case_port_www_or_trailing_dot(world, db, host):
+    response = Client(HTTP_HOST=host).get("/sign-in/")
+    assert response.status_code == 200
     assert b"MARK-A Smile Dental" in response.content
 
 
