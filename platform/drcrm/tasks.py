@@ -51,7 +51,7 @@ def enqueue_on_commit(task: Task[Any, Any], *args: Any, **kwargs: Any) -> None:
 
 @app.task(base=ClinicTask, name="drcrm.clinic_ping")
 def clinic_ping() -> dict[str, object]:
-    """Which clinic a worker ran this in: the probe `manage.py` and tests use to prove routing."""
+    """Which clinic a worker ran this in: a probe for operators and the tests of task routing."""
     return {"schema_name": current_schema_name(), "clinic_id": tenant_connection.tenant.pk}
 
 
