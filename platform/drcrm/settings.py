@@ -183,7 +183,7 @@ CACHES = {
 # Host -> clinic routing is cached in each process (see shared_apps/clinics/routing.py):
 # how often a worker asks Redis whether the registry changed, and how long it trusts its
 # map when Redis does not answer.
-CLINIC_ROUTING_CHECK_INTERVAL = float(env("CLINIC_ROUTING_CHECK_INTERVAL", "1.0"))
+CLINIC_ROUTING_CHECK_INTERVAL = env_int("CLINIC_ROUTING_CHECK_INTERVAL", 1)
 CLINIC_ROUTING_FALLBACK_TTL = env_int("CLINIC_ROUTING_FALLBACK_TTL", 10)
 
 # --- sessions, cookies, CSRF: the session cookie is the only cookie we ever set ---------
