@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,8 +26,14 @@ from rest_framework.test import APIClient
 
 from tests import factories
 
-# The Redis key prefix of this run, so a test run never reads a developer's cached values.
-os.environ.setdefault("CACHE_KEY_PREFIX", f"drcrm-test-{os.getpid()}")
+# The fake Resend server and the `mailbox` fixture, for every test directory.
+pytest_plugins = ["tests.support.fake_resend", "tests.support.mailbox"]
+
+# The Redis key prefix of this run, so a test run never reads a developer's (or an earlier
+# run's) cached values. Settings are already loaded when this file is imported (pytest-django
+# sets Django up first), so the prefix is applied by `_cache_prefix_of_this_run` below; the
+# environment variable carries it to the Celery worker processes the tests start.
+CACHE_KEY_PREFIX = os.environ.setdefault("CACHE_KEY_PREFIX", f"drcrm-test-{os.getpid()}")
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,16 @@ class World:
 _world: World | None = None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_prefix_of_this_run() -> Iterator[None]:
+    from django.conf import settings
+    from django.test import override_settings
+
+    caches = {"default": {**settings.CACHES["default"], "KEY_PREFIX": CACHE_KEY_PREFIX}}
+    with override_settings(CACHES=caches):  # setting_changed rebuilds the cache connections
+        yield
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
     global _world
@@ -55,34 +72,36 @@ def world(django_db_setup: None) -> World:
     return _world
 
 
+# Each test gets its own copies of the shared clinics and people, so a test that changes an
+# object in memory (a new password hash, a setting) cannot leak that change into later tests.
 @pytest.fixture
 def clinic_a(world: World, db: None) -> object:
-    return world.clinic_a
+    return copy.deepcopy(world.clinic_a)
 
 
 @pytest.fixture
 def clinic_b(world: World, db: None) -> object:
-    return world.clinic_b
+    return copy.deepcopy(world.clinic_b)
 
 
 @pytest.fixture
 def owner_a(world: World) -> object:
-    return world.owner_a
+    return copy.deepcopy(world.owner_a)
 
 
 @pytest.fixture
 def practitioner_a(world: World) -> object:
-    return world.practitioner_a
+    return copy.deepcopy(world.practitioner_a)
 
 
 @pytest.fixture
 def receptionist_a(world: World) -> object:
-    return world.receptionist_a
+    return copy.deepcopy(world.receptionist_a)
 
 
 @pytest.fixture
 def outsider_b(world: World) -> object:
-    return world.outsider_b
+    return copy.deepcopy(world.outsider_b)
 
 
 @pytest.fixture(autouse=True)

@@ -50,6 +50,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}.") from exc
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}.") from exc
+
+
 DRCRM_ENV = env("DRCRM_ENV", "development")
 if DRCRM_ENV not in {"development", "test", "production"}:
     raise ImproperlyConfigured("DRCRM_ENV must be development, test or production.")
@@ -78,10 +88,13 @@ SHARED_APPS = [
     "django_tenants",
     "shared_apps.clinics",
     "shared_apps.accounts",
+    "shared_apps.user_sessions",
+    "shared_apps.staff",
+    "shared_apps.two_factor",
+    "shared_apps.profile",
     "provisioning",
     "django.contrib.contenttypes",
     "django.contrib.auth",
-    "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
@@ -91,8 +104,9 @@ SHARED_APPS = [
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
-    "django.contrib.sessions",
+    "shared_apps.user_sessions",
     "tenant_apps.audit",
+    "tenant_apps.api_tokens",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -121,6 +135,8 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Long passphrases are welcome (bcrypt_sha256 has no 72-byte limit); megabytes are not.
+    {"NAME": "shared_apps.accounts.passwords.MaximumLengthValidator"},
 ]
 LOGIN_URL = "sign-in"
 LOGIN_REDIRECT_URL = "dashboard"
@@ -137,6 +153,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "shared_apps.accounts.middleware.ClinicMembershipMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages: it tells the person why their session ended.
+    "shared_apps.accounts.middleware.SessionPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -187,13 +205,22 @@ CLINIC_ROUTING_CHECK_INTERVAL = env_int("CLINIC_ROUTING_CHECK_INTERVAL", 1)
 CLINIC_ROUTING_FALLBACK_TTL = env_int("CLINIC_ROUTING_FALLBACK_TTL", 10)
 
 # --- sessions, cookies, CSRF: the session cookie is the only cookie we ever set ---------
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Django's database sessions with a user column, so people can list and end their own.
+SESSION_ENGINE = "shared_apps.user_sessions.store"
 SESSION_COOKIE_NAME = "__Host-drcrm_session" if IS_PRODUCTION else "drcrm_session"
 SESSION_COOKIE_DOMAIN = None  # host-only: a clinic's cookie never travels to another host
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = IS_PRODUCTION
 SESSION_COOKIE_AGE = 12 * 60 * 60  # absolute lifetime
+# Idle timeout is per clinic (Clinic.session_idle_minutes); the absolute lifetime is global.
+SESSION_ABSOLUTE_LIFETIME_SECONDS = env_int("SESSION_ABSOLUTE_LIFETIME_SECONDS", 12 * 60 * 60)
+# How often an active session records that it was seen: bounds writes to one a minute.
+SESSION_TOUCH_INTERVAL_SECONDS = 60
+# Failed sign-ins per email and clinic before a lock, the window they count in, the lock.
+SIGN_IN_MAX_FAILURES = env_int("SIGN_IN_MAX_FAILURES", 5)
+SIGN_IN_FAILURE_WINDOW_SECONDS = env_int("SIGN_IN_FAILURE_WINDOW_SECONDS", 15 * 60)
+SIGN_IN_LOCK_SECONDS = env_int("SIGN_IN_LOCK_SECONDS", 15 * 60)
 CSRF_USE_SESSIONS = True
 CSRF_COOKIE_SECURE = IS_PRODUCTION
 CSRF_COOKIE_HTTPONLY = True
@@ -241,10 +268,11 @@ USE_TZ = True
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tenant_apps.api_tokens.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    # Deny by default: every endpoint needs a signed-in clinic member unless it says otherwise.
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Deny by default: a view must declare its access (shared_apps/accounts/access.py).
+    "DEFAULT_PERMISSION_CLASSES": ["shared_apps.accounts.access.ClinicAccess"],
     "DEFAULT_PAGINATION_CLASS": "drcrm.rest.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -260,6 +288,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs views declare `access = ANYONE` (drcrm/api.py); nothing is implicit.
+    "SERVE_PERMISSIONS": ["shared_apps.accounts.access.ClinicAccess"],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     # The docs page's scripts are served from our own static files: no CDN, no third party.
@@ -284,12 +314,18 @@ CELERY_TASK_TENANT_CACHE_SECONDS = 30
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 # --- email ------------------------------------------------------------------------------
+# All mail goes through Django's mail API (drcrm.mail.send_email_on_commit); with a Resend
+# key it leaves through Resend's HTTP API, without one it is printed to the console.
 RESEND_API_KEY = env("RESEND_API_KEY", "")
+RESEND_API_URL = env("RESEND_API_URL", "https://api.resend.com")
+RESEND_TIMEOUT_SECONDS = env_float("RESEND_TIMEOUT_SECONDS", 10.0)
+RESEND_MAX_ATTEMPTS = env_int("RESEND_MAX_ATTEMPTS", 4)  # per message, before Celery retries
+RESEND_BACKOFF_SECONDS = env_float("RESEND_BACKOFF_SECONDS", 1.0)  # doubles per attempt
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "DR. CRM <no-reply@drcrm.cloud>")
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend"
-    if IS_PRODUCTION
+    "drcrm.email_backend.ResendEmailBackend"
+    if RESEND_API_KEY
     else "django.core.mail.backends.console.EmailBackend",
 )
 

@@ -1,12 +1,13 @@
-"""URLs on the apex domain: the public site (landing, privacy policy)."""
+"""URLs on the apex domain: the public site (landing, privacy policy, find my clinic)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from drcrm import views
 
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("privacy/", views.privacy, name="privacy"),
+    path("", include("shared_apps.profile.public_urls")),
 ]
 
 handler400 = "drcrm.errors.bad_request"

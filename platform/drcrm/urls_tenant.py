@@ -1,25 +1,36 @@
-"""URLs on a clinic's host (<subdomain>.BASE_DOMAIN)."""
+"""URLs on a clinic's host (<subdomain>.BASE_DOMAIN).
 
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+Every view declares who may open it (shared_apps/accounts/access.py); a test walks this
+list and fails on any view that does not.
+"""
+
+from django.urls import URLPattern, URLResolver, include, path
 
 from drcrm import views
-from drcrm.api import ApiRootApi
+from drcrm.api import ApiDocsView, ApiRootApi, ApiSchemaApi
+from shared_apps.accounts import views as account_views
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", ApiRootApi.as_view(), name="api-root"),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("schema/", ApiSchemaApi.as_view(), name="api-schema"),
+    path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("tenant_apps.api_tokens.api_urls")),
+    path("", include("shared_apps.staff.api_urls")),
 ]
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("sign-in/", views.SignInView.as_view(), name="sign-in"),
-    path("sign-out/", views.SignOutView.as_view(), name="sign-out"),
-    path("patients/", views.area_placeholder, {"area": "Patients"}, name="patients"),
-    path("calendar/", views.area_placeholder, {"area": "Calendar"}, name="calendar"),
-    path("billing/", views.area_placeholder, {"area": "Billing"}, name="billing"),
-    path("settings/", views.area_placeholder, {"area": "Settings"}, name="settings"),
+    path("sign-in/", account_views.sign_in, name="sign-in"),
+    path("sign-out/", account_views.sign_out, name="sign-out"),
+    # Each app's pages, under the prefixes its urls.py spells out in full.
+    path("", include("shared_apps.two_factor.urls")),  # sign-in/two-factor/, profile/two-factor/
+    path("", include("shared_apps.staff.urls")),  # staff/, invite/<token>/
+    path("", include("shared_apps.profile.urls")),  # profile/, password-reset/
+    path("", include("tenant_apps.api_tokens.urls")),  # profile/api-tokens/
+    path("patients/", views.patients, name="patients"),
+    path("calendar/", views.calendar, name="calendar"),
+    path("billing/", views.billing, name="billing"),
+    path("settings/", include("shared_apps.clinics.urls")),
     path("api/v1/", include(api_v1)),
 ]
 

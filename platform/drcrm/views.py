@@ -2,43 +2,45 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
+from collections.abc import Callable
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from drcrm.forms import SignInForm
+from shared_apps.accounts.access import capability_view, member_view, public_view
+from shared_apps.accounts.roles import Capability
 
 
+@public_view
 @require_GET
 def landing(request: HttpRequest) -> HttpResponse:
     return render(request, "public/landing.html")
 
 
+@public_view
 @require_GET
 def privacy(request: HttpRequest) -> HttpResponse:
     return render(request, "public/privacy.html")
 
 
-@login_required
+@member_view
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "clinic/dashboard.html")
 
 
-@login_required
-@require_GET
-def area_placeholder(request: HttpRequest, area: str) -> HttpResponse:
-    """Patients, Calendar, Billing and Settings until their issues land: says so plainly."""
-    return render(request, "clinic/coming_soon.html", {"area": area})
+def _coming_soon(area: str, capability: Capability) -> Callable[[HttpRequest], HttpResponse]:
+    """Patients, Calendar and Billing until their issues land: says so plainly."""
+
+    @capability_view(capability)
+    @require_GET
+    def area_page(request: HttpRequest) -> HttpResponse:
+        return render(request, "clinic/coming_soon.html", {"area": area})
+
+    return area_page
 
 
-class SignInView(auth_views.LoginView):
-    template_name = "clinic/sign_in.html"
-    authentication_form = SignInForm
-    redirect_authenticated_user = True
-
-
-class SignOutView(auth_views.LogoutView):
-    next_page = "sign-in"
+patients = _coming_soon("Patients", Capability.PATIENTS_VIEW)
+calendar = _coming_soon("Calendar", Capability.CALENDAR_VIEW)
+billing = _coming_soon("Billing", Capability.BILLING_VIEW)

@@ -1,16 +1,24 @@
-"""Refuse any authenticated request from a user who is not (or no longer) a member here."""
+"""Who may stay signed in: members only, and not past the idle timeout or the lifetime."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
 from shared_apps.accounts.selectors import get_active_membership
+from shared_apps.accounts.services import sign_out_record
+from shared_apps.accounts.signin import idle_seconds
+from shared_apps.user_sessions import store
 
 
 class ClinicMembershipMiddleware:
+    """Refuse any authenticated request from a user who is not (or no longer) a member here."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
@@ -29,3 +37,46 @@ class ClinicMembershipMiddleware:
         else:
             request.membership = None  # type: ignore[attr-defined]
         return self.get_response(request)
+
+
+class SessionPolicyMiddleware:
+    """Ends sessions that sat idle too long (per clinic) or outlived the absolute lifetime.
+
+    The policy clock lives in the session data. "Last seen" is written at most once per
+    SESSION_TOUCH_INTERVAL_SECONDS, so an active user costs one session write a minute,
+    not one per request.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            self._apply(request)
+        return self.get_response(request)
+
+    def _apply(self, request: HttpRequest) -> None:
+        session = request.session
+        now = time.time()
+        signed_in_at = session.get(store.SIGNED_IN_AT)
+        last_seen_at = session.get(store.LAST_SEEN_AT)
+        if signed_in_at is None or last_seen_at is None:
+            # A session made outside the sign-in view (tests' force_login): start its clock.
+            session[store.SIGNED_IN_AT] = session[store.LAST_SEEN_AT] = now
+            return
+        idle = idle_seconds(request)
+        if now - signed_in_at > settings.SESSION_ABSOLUTE_LIFETIME_SECONDS:
+            self._end(request, reason="expired")
+        elif now - last_seen_at > idle:
+            self._end(request, reason="idle")
+        elif now - last_seen_at > settings.SESSION_TOUCH_INTERVAL_SECONDS:
+            session[store.LAST_SEEN_AT] = now
+            session.set_expiry(idle)
+
+    @staticmethod
+    def _end(request: HttpRequest, *, reason: str) -> None:
+        sign_out_record(user=request.user, reason=reason)  # type: ignore[arg-type]
+        logout(request)
+        why = "after a period of inactivity" if reason == "idle" else "after 12 hours"
+        messages.info(request, f"Your session ended {why}. Please sign in again.")
+        request.membership = None  # type: ignore[attr-defined]

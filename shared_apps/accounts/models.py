@@ -77,3 +77,31 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.clinic_id} as {self.role}"
+
+
+class SignInThrottle(models.Model):
+    """Failed sign-ins of one email address on one clinic, and the lock they earned.
+
+    In PostgreSQL rather than Redis so the lock holds when Redis is down. Keyed by the
+    address as typed (lower-cased), whether or not an account exists: the lock must not
+    tell an attacker which addresses are real.
+    """
+
+    clinic = models.ForeignKey(
+        "clinics.Clinic", on_delete=models.CASCADE, related_name="sign_in_throttles"
+    )
+    email = models.CharField(max_length=254)
+    failures = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "email"], name="sign_in_throttle_per_email"),
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email")), name="sign_in_throttle_email_lower"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} on {self.clinic_id}: {self.failures} failures"

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-from django.contrib.auth.models import AnonymousUser
+from datetime import datetime
 
-from shared_apps.accounts.models import Membership, User
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+
+from shared_apps.accounts.models import Membership, SignInThrottle, User
 
 
 def get_active_membership(*, user: User | AnonymousUser, clinic_id: int) -> Membership | None:
@@ -14,3 +17,12 @@ def get_active_membership(*, user: User | AnonymousUser, clinic_id: int) -> Memb
         .select_related("clinic")
         .first()
     )
+
+
+def sign_in_locked_until(*, clinic_id: int, email: str) -> datetime | None:
+    """When the lock on this address at this clinic ends, or None if it may try now."""
+    throttle = SignInThrottle.objects.filter(clinic_id=clinic_id, email=email.strip().lower())
+    locked_until = throttle.values_list("locked_until", flat=True).first()
+    if locked_until is None or locked_until <= timezone.now():
+        return None
+    return locked_until

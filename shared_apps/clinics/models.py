@@ -7,6 +7,7 @@ import secrets
 import zoneinfo
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
@@ -48,6 +49,15 @@ class Clinic(TenantMixin):
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     currency = models.CharField(max_length=3, default="USD")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Security settings the owner chooses for everyone signing in to this clinic.
+    session_idle_minutes = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(12 * 60)],
+        help_text="Minutes without activity after which staff must sign in again.",
+    )
+    require_two_factor = models.BooleanField(
+        default=False, help_text="Every member must use an authenticator app to sign in."
+    )
 
     # Schemas are created by the provisioning service, never as a side effect of save(),
     # and never dropped by a (bulk) delete: deletion is a deliberate, audited job.
@@ -65,6 +75,10 @@ class Clinic(TenantMixin):
             models.CheckConstraint(
                 condition=models.Q(subdomain=models.functions.Lower("subdomain")),
                 name="clinic_subdomain_is_lower_case",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(session_idle_minutes__gte=5, session_idle_minutes__lte=720),
+                name="clinic_session_idle_minutes_in_range",
             ),
         ]
 

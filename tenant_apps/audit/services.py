@@ -38,11 +38,14 @@ def audit_record(
     target_type: str = "",
     target_id: str | int = "",
     details: dict[str, Any] | None = None,
+    actor_email: str = "",
 ) -> AuditEvent:
     """Append one event to the current clinic's audit trail.
 
-    `actor` is a user (or None for the system). Where the request came from (IP, request
-    id, web/api/task) is taken from the request context the middleware or task set.
+    `actor` is a user (or None for the system). `actor_email` names who was attempting
+    something when there is no user to point at (a failed sign-in). Where the request came
+    from (IP, request id, web/api/task) is taken from the request context the middleware or
+    task set.
     """
     if on_public_schema():
         raise RuntimeError("audit_record needs a clinic: the audit trail lives in its schema")
@@ -55,7 +58,7 @@ def audit_record(
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
     return AuditEvent.objects.create(
         actor_id=getattr(actor, "pk", None) if is_user else None,
-        actor_email=getattr(actor, "email", "") if is_user else "",
+        actor_email=getattr(actor, "email", "") if is_user else actor_email[:254],
         action=action,
         target_type=target_type,
         target_id=str(target_id),

@@ -24,15 +24,15 @@ from typing import Any, Protocol, cast
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.db import connections
 from django.test.testcases import LiveServerThread
 from django_tenants.utils import schema_context
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
-from shared_apps.accounts.models import User
+from shared_apps.accounts.models import SignInThrottle, User
 from shared_apps.clinics.models import Clinic
+from shared_apps.user_sessions.models import UserSession
 from tests.conftest import World
 
 CHROMIUM_PATH = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -158,7 +158,8 @@ def undo_live_writes(world: World) -> Iterator[None]:
     def undo() -> None:
         for clinic in clinics:
             with schema_context(clinic.schema_name):
-                Session.objects.all().delete()
+                UserSession.objects.all().delete()
+        SignInThrottle.objects.all().delete()
         for person in people:
             # The in-memory objects still hold the values build_world gave them.
             User.objects.filter(pk=person.pk).update(last_login=person.last_login)

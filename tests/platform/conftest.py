@@ -2,7 +2,8 @@
 
 `celery_worker` (session) starts `celery -A drcrm worker` once clinics A and B exist in the
 test database, on a queue of its own, so this run never takes (or leaves) work for another
-worker on the same Redis, and stops it before pytest-django drops the test database.
+worker on the same Redis, and stops it before pytest-django drops the test database. Its
+email goes through the Resend backend to the session's fake Resend (`fake_resend`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
+
+from tests.support.fake_resend import FakeResend
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 30.0
@@ -49,8 +52,13 @@ def worker_database_url() -> str:
     return urlunsplit(parts._replace(path="/" + settings.DATABASES["default"]["NAME"]))
 
 
-def _worker_env() -> dict[str, str]:
+def _worker_env(resend: FakeResend) -> dict[str, str]:
     env = dict(os.environ)  # same REDIS_URL, CACHE_KEY_PREFIX, broker and backend as this run
+    # The worker's mail goes to the fake Resend, never to a developer's real account
+    # (and a `<NAME>_FILE` would win over NAME in settings.env(): drop those too).
+    for name, value in resend.worker_env().items():
+        env.pop(f"{name}_FILE", None)
+        env[name] = value
     # settings.env() prefers NAME_FILE over NAME: drop it so the test database URL wins.
     env.pop("DATABASE_URL_FILE", None)
     env["DATABASE_URL"] = worker_database_url()
@@ -115,7 +123,9 @@ def _delete_queue(queue: str) -> None:
 
 @pytest.fixture(scope="session")
 def celery_worker(
-    world: object, tmp_path_factory: pytest.TempPathFactory
+    world: object,
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_resend_server: FakeResend,
 ) -> Iterator[CeleryWorker]:
     """One `--pool solo` worker for the session, consuming only this run's queue.
 
@@ -139,9 +149,10 @@ def celery_worker(
     previous_queue = app.conf.task_default_queue
     # Route everything this process sends to the worker's queue (read per send by the router).
     app.conf.task_default_queue = queue
+    env = _worker_env(fake_resend_server)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=_worker_env(), stdout=log, stderr=subprocess.STDOUT
+            command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
     worker = CeleryWorker(queue=queue, process=process, log_path=log_path)
     try:

@@ -27,6 +27,7 @@ def production_env() -> dict[str, str]:
         "DRCRM_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "BASE_DOMAIN": "drcrm.cloud",
+        "RESEND_API_KEY": "re_not_a_real_key",
     }
 
 
@@ -75,9 +76,11 @@ def test_app_placement_keeps_users_shared_and_sessions_per_clinic():
     assert "shared_apps.clinics" not in settings.TENANT_APPS
     assert "tenant_apps.audit" in settings.TENANT_APPS
     assert "tenant_apps.audit" not in settings.SHARED_APPS
-    assert "django.contrib.sessions" in settings.SHARED_APPS
-    assert "django.contrib.sessions" in settings.TENANT_APPS
-    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    # Our database sessions (with a user column) sit in both lists, like Django's would.
+    assert "shared_apps.user_sessions" in settings.SHARED_APPS
+    assert "shared_apps.user_sessions" in settings.TENANT_APPS
+    assert "django.contrib.sessions" not in settings.INSTALLED_APPS
+    assert settings.SESSION_ENGINE == "shared_apps.user_sessions.store"
     assert settings.SESSION_COOKIE_DOMAIN is None
     assert settings.TENANT_LIMIT_SET_CALLS is False
     assert settings.USE_X_FORWARDED_HOST is False
@@ -86,3 +89,11 @@ def test_app_placement_keeps_users_shared_and_sessions_per_clinic():
     )
     assert settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.BCryptSHA256PasswordHasher"
     assert settings.CACHES["default"]["KEY_FUNCTION"] == "django_tenants.cache.make_key"
+
+
+def test_the_deploy_check_fails_when_email_would_only_be_printed():
+    env = production_env()
+    del env["RESEND_API_KEY"]
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode != 0
+    assert "drcrm.W001" in result.stderr + result.stdout

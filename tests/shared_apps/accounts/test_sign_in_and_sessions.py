@@ -33,7 +33,7 @@ def test_a_member_of_another_clinic_gets_the_same_answer_as_a_wrong_password(cli
     wrong_password = sign_in(client, "owner@clinic-a.example", "not the password")
     unknown = sign_in(client, "nobody@example.com")
     for response in (not_member, wrong_password, unknown):
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert WRONG_LOGIN in response.content
     assert "_auth_user_id" not in client.session
 
