@@ -147,6 +147,15 @@ def public_client() -> Client:
     return Client(HTTP_HOST=settings.BASE_DOMAIN)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last.
+
+    Their live server commits for real, and what it writes to the append-only audit trail
+    cannot be undone; run last, those rows can never surprise another test.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
     """Says plainly at the end of the run which browser tests did not run, and why.

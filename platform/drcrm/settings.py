@@ -336,7 +336,10 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
     },
-    "filters": {"request_id": {"()": "drcrm.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "drcrm.logging.RequestIdFilter"},
+        "redact_secrets": {"()": "drcrm.logging.RedactSecretsFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -348,6 +351,9 @@ LOGGING = {
     "loggers": {
         # Bad Host headers are client errors, answered with a 400 page; not worth a warning each.
         "django.security.DisallowedHost": {"handlers": [], "propagate": False},
+        # Request lines can carry link tokens (invites, password resets): redacted at source.
+        "django.request": {"filters": ["redact_secrets"]},
+        "django.server": {"filters": ["redact_secrets"]},
     },
 }
 

@@ -12,8 +12,16 @@ from django.http import HttpRequest, HttpResponse
 
 from shared_apps.accounts.selectors import get_active_membership
 from shared_apps.accounts.services import sign_out_record
-from shared_apps.accounts.signin import idle_seconds
+from shared_apps.accounts.signin import SECOND_FACTOR_METHODS, idle_seconds
 from shared_apps.user_sessions import store
+
+END_MESSAGES = {
+    "idle": "Your session ended after a period of inactivity. Please sign in again.",
+    "expired": "Your session ended after 12 hours. Please sign in again.",
+    "two_factor_required": (
+        "This clinic now requires two-factor sign-in. Please sign in again to set it up."
+    ),
+}
 
 
 class ClinicMembershipMiddleware:
@@ -69,14 +77,27 @@ class SessionPolicyMiddleware:
             self._end(request, reason="expired")
         elif now - last_seen_at > idle:
             self._end(request, reason="idle")
+        elif self._lacks_required_second_factor(request):
+            self._end(request, reason="two_factor_required")
         elif now - last_seen_at > settings.SESSION_TOUCH_INTERVAL_SECONDS:
             session[store.LAST_SEEN_AT] = now
             session.set_expiry(idle)
 
     @staticmethod
+    def _lacks_required_second_factor(request: HttpRequest) -> bool:
+        """An owner just required two-factor sign-in, and this session was opened without.
+
+        Sessions opened before the policy must not run on for hours: they end, and the next
+        sign-in asks for (or sets up) the second factor.
+        """
+        if not getattr(getattr(request, "tenant", None), "require_two_factor", False):
+            return False
+        method = request.session.get(store.SIGN_IN_METHOD)
+        return method is not None and method not in SECOND_FACTOR_METHODS
+
+    @staticmethod
     def _end(request: HttpRequest, *, reason: str) -> None:
         sign_out_record(user=request.user, reason=reason)  # type: ignore[arg-type]
         logout(request)
-        why = "after a period of inactivity" if reason == "idle" else "after 12 hours"
-        messages.info(request, f"Your session ended {why}. Please sign in again.")
+        messages.info(request, END_MESSAGES[reason])
         request.membership = None  # type: ignore[attr-defined]

@@ -26,6 +26,8 @@ PENDING_KEY = "drcrm_pending_sign_in"
 # How long someone has to type their authenticator code after the password step.
 PENDING_SECONDS = 5 * 60
 BACKEND = "shared_apps.accounts.backends.ClinicMemberBackend"
+# Sign-in methods that included a second factor.
+SECOND_FACTOR_METHODS = frozenset({"totp", "recovery_code"})
 
 
 def safe_next(request: HttpRequest, candidate: str | None) -> str:
@@ -52,6 +54,7 @@ def sign_in_complete(request: HttpRequest, user: User, *, method: str) -> None:
     session[store.LAST_SEEN_AT] = now
     session[store.IP_ADDRESS] = current_request_context().client_ip
     session[store.USER_AGENT] = request.headers.get("User-Agent", "")[:300]
+    session[store.SIGN_IN_METHOD] = method
     session.set_expiry(idle_seconds(request))
     sign_in_record(user=user, method=method)
 

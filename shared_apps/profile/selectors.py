@@ -17,12 +17,12 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from drcrm.link_tokens import link_token_hash, link_token_looks_valid
 from shared_apps.accounts.models import Membership, User
 from shared_apps.accounts.selectors import get_active_membership
 from shared_apps.clinics.models import Clinic
 from shared_apps.profile.devices import device_summary
 from shared_apps.profile.models import EmailChange, PasswordReset
-from shared_apps.profile.tokens import token_hash, token_looks_valid
 from shared_apps.user_sessions.models import UserSession
 from shared_apps.user_sessions.selectors import sessions_of_user
 
@@ -85,9 +85,11 @@ def _usable_reset_here(resets: QuerySet[PasswordReset], clinic_id: int) -> Passw
 
 def get_password_reset_for_token(*, clinic_id: int, token: str) -> PasswordReset:
     """The usable reset behind `token` on this clinic; Http404 or LinkUnusable otherwise."""
-    if not token_looks_valid(token):
+    if not link_token_looks_valid(token):
         raise Http404("No such password reset link here.")
-    return _usable_reset_here(PasswordReset.objects.filter(token_hash=token_hash(token)), clinic_id)
+    return _usable_reset_here(
+        PasswordReset.objects.filter(token_hash=link_token_hash(token)), clinic_id
+    )
 
 
 def get_password_reset_for(*, clinic_id: int, reset_id: int) -> PasswordReset:
@@ -100,10 +102,10 @@ def get_password_reset_for(*, clinic_id: int, reset_id: int) -> PasswordReset:
 
 def get_email_change_for_token(*, clinic_id: int, user_id: int, token: str) -> EmailChange:
     """The usable email change of this user on this clinic behind `token`."""
-    if not token_looks_valid(token):
+    if not link_token_looks_valid(token):
         raise Http404("No such confirmation link here.")
     change = EmailChange.objects.filter(
-        token_hash=token_hash(token), clinic_id=clinic_id, user_id=user_id
+        token_hash=link_token_hash(token), clinic_id=clinic_id, user_id=user_id
     ).first()
     if change is None:
         raise Http404("No such confirmation link here.")

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from drcrm.link_tokens import link_token_new
 from drcrm.mail import clinic_url, send_email_on_commit
 from shared_apps.accounts.models import User
 from shared_apps.accounts.services import sign_in_failures_clear
@@ -30,7 +31,6 @@ from shared_apps.profile.selectors import (
     password_resets_since,
     session_public_id,
 )
-from shared_apps.profile.tokens import token_new
 from shared_apps.user_sessions.models import UserSession
 from shared_apps.user_sessions.services import sessions_end_for_user
 from tenant_apps.audit.services import audit_record
@@ -130,7 +130,7 @@ def password_reset_request(
                 details={"throttled": True},
             )
             return None
-        token, digest = token_new()
+        token, digest = link_token_new()
         reset = PasswordReset.objects.create(
             clinic=clinic,
             user=user,
@@ -215,7 +215,7 @@ def email_change_request(*, actor: User, clinic: Clinic, new_email: str) -> Emai
     with transaction.atomic():
         # Only the latest request counts: a link sent to a mistyped address dies here.
         EmailChange.objects.filter(user=actor, used_at__isnull=True).update(used_at=timezone.now())
-        token, digest = token_new()
+        token, digest = link_token_new()
         change = EmailChange.objects.create(
             clinic=clinic,
             user=actor,

@@ -7,8 +7,6 @@ is the only copy of the token.
 
 from __future__ import annotations
 
-import hashlib
-
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
@@ -17,11 +15,6 @@ from django.utils import timezone
 from shared_apps.accounts.models import Role
 
 INVITE_VALID_HOURS = 72
-
-
-def invite_token_hash(token: str) -> str:
-    """What is stored of a link token (tokens are 256-bit random: a fast hash is enough)."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class Invite(models.Model):

@@ -7,10 +7,11 @@ from datetime import datetime
 from django.db.models import Max, QuerySet
 from django.http import Http404
 
+from drcrm.link_tokens import link_token_hash
 from shared_apps.accounts.models import Membership, User
 from shared_apps.clinics.models import Clinic
 from shared_apps.staff.errors import InviteNotUsable, InviteProblem
-from shared_apps.staff.models import Invite, invite_token_hash
+from shared_apps.staff.models import Invite
 from tenant_apps.audit.models import AuditEvent
 
 
@@ -67,7 +68,7 @@ def invite_for_token(*, clinic: Clinic, token: str, for_update: bool = False) ->
     invites = Invite.objects.select_related("clinic", "invited_by")
     if for_update:
         invites = invites.select_for_update(of=("self",))
-    invite = invites.filter(token_hash=invite_token_hash(token), clinic=clinic).first()
+    invite = invites.filter(token_hash=link_token_hash(token), clinic=clinic).first()
     if invite is None:
         raise InviteNotUsable(InviteProblem.UNKNOWN)
     if invite.accepted_at is not None:

@@ -8,7 +8,6 @@ that is where the audit row and the sessions to end live.
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,13 +17,14 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from drcrm.link_tokens import link_token_new
 from drcrm.mail import clinic_url, send_email_on_commit
 from drcrm.tenancy import current_schema_name
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.roles import Capability, role_can
 from shared_apps.clinics.models import Clinic
 from shared_apps.staff.errors import StaffChangeRefused, WrongAccountPassword
-from shared_apps.staff.models import INVITE_VALID_HOURS, Invite, invite_token_hash
+from shared_apps.staff.models import INVITE_VALID_HOURS, Invite
 from shared_apps.staff.selectors import account_for_email, invite_for_token
 from shared_apps.user_sessions.services import sessions_end_for_user
 from tenant_apps.audit.services import audit_record
@@ -129,9 +129,8 @@ def _refuse_if_member(clinic: Clinic, email: str) -> None:
 
 def _new_link(invite: Invite) -> str:
     """A fresh token for `invite` (the old link stops working); returns the token."""
-    token = secrets.token_urlsafe(32)
+    token, invite.token_hash = link_token_new()
     now = timezone.now()
-    invite.token_hash = invite_token_hash(token)
     invite.expires_at = now + timedelta(hours=INVITE_VALID_HOURS)
     invite.last_sent_at = now
     return token

@@ -16,6 +16,8 @@ SIGNED_IN_AT = "drcrm_signed_in_at"
 LAST_SEEN_AT = "drcrm_last_seen_at"
 IP_ADDRESS = "drcrm_ip"
 USER_AGENT = "drcrm_user_agent"
+# How the session was opened: "password", "invite", "totp" or "recovery_code".
+SIGN_IN_METHOD = "drcrm_sign_in_method"
 
 
 def _timestamp(value: Any) -> datetime | None:

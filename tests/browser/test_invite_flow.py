@@ -1,4 +1,5 @@
-"""Invite -> accept -> sign in, in a real browser, the way an owner and a newcomer do it.
+"""Invite -> accept -> sign in -> two-factor -> API token, in a real browser, the way an owner
+and a newcomer do it.
 
 The live server runs in this process: with the `mailbox` fixture Celery is eager and email
 goes to Django's locmem outbox, so the invitation the server sends lands in `mailbox` and
@@ -12,14 +13,18 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
+from django.conf import settings as django_settings
 from django.core.mail import EmailMessage
 from django_tenants.utils import schema_context
 from playwright.sync_api import Page, expect
 
 from shared_apps.accounts.models import SignInThrottle, User
 from shared_apps.staff.models import Invite
+from shared_apps.two_factor import totp
 from shared_apps.user_sessions.models import UserSession
+from tenant_apps.api_tokens.models import ApiToken
 from tests.browser.conftest import (
     SCREENSHOTS_DIR,
     LiveSite,
@@ -49,6 +54,7 @@ def newcomer_cleanup(world: World) -> Iterator[None]:
         user_ids = list(User.objects.filter(email__iexact=NEWCOMER).values_list("pk", flat=True))
         with schema_context(world.clinic_a.schema_name):  # type: ignore[attr-defined]
             UserSession.objects.filter(user_id__in=user_ids).delete()
+            ApiToken.objects.filter(user_id__in=user_ids).delete()
         Invite.objects.filter(email__iexact=NEWCOMER).delete()
         SignInThrottle.objects.filter(email=NEWCOMER).delete()
         User.objects.filter(pk__in=user_ids).delete()  # and the membership with it
@@ -62,7 +68,7 @@ def _shot(page: Page, name: str) -> None:
 
 
 @pytest.mark.browser
-def test_an_owner_invites_a_practitioner_who_accepts_and_signs_in(
+def test_an_invited_practitioner_joins_turns_on_two_factor_and_uses_the_api(
     newcomer_cleanup: None,
     mailbox: list[EmailMessage],  # noqa: F811
     settings: Any,
@@ -143,3 +149,63 @@ def test_an_owner_invites_a_practitioner_who_accepts_and_signs_in(
     expect(members.get_by_role("row").filter(has_text=NEWCOMER)).to_contain_text("Active")
     expect(page.get_by_test_id("invites")).to_have_count(0)
     assert re.search(r"MARK-B", page.content()) is None
+
+    # The newcomer turns on two-factor sign-in from their profile.
+    newcomer.get_by_test_id("profile-link").click()
+    newcomer.get_by_test_id("profile-nav").get_by_role("link", name="Two-factor sign-in").click()
+    start = newcomer.get_by_test_id("two-factor-start-form")
+    start.get_by_label("Your password").fill(NEWCOMER_PASSWORD)
+    start.get_by_role("button", name="Set up two-factor sign-in").click()
+    expect(newcomer.get_by_test_id("totp-qr").locator("svg")).to_be_visible()
+    newcomer.get_by_text("Can't scan it? Type this key instead").click()
+    secret = newcomer.get_by_test_id("totp-secret").inner_text().replace(" ", "")
+    _shot(newcomer, "4-two-factor-setup")
+    confirm = newcomer.get_by_test_id("totp-confirm-form")
+    confirm.get_by_label("Authentication code").fill(totp.code_at(secret))  # the phone's code
+    confirm.get_by_role("button", name="Turn on two-factor sign-in").click()
+    codes = newcomer.get_by_test_id("recovery-codes").locator("li").all_inner_texts()
+    assert len(codes) == 10
+    newcomer.get_by_test_id("codes-saved").click()
+    expect(newcomer.get_by_test_id("two-factor-status")).to_contain_text("On")
+
+    # From now on the password alone is not enough; a recovery code gets them in once.
+    newcomer.get_by_role("button", name="Sign out").click()
+    sign_in(newcomer, live_site, NEWCOMER, NEWCOMER_PASSWORD)
+    expect(newcomer).to_have_url(live_site.clinic_url("clinic-a", "/sign-in/two-factor/"))
+    newcomer.get_by_test_id("use-recovery-code").click()
+    newcomer.get_by_label("Recovery code").fill(codes[0])
+    newcomer.get_by_role("button", name="Verify").click()
+    expect(newcomer).to_have_url(live_site.clinic_url("clinic-a", "/"))
+
+    # They create an API token, shown once, and it works on the clinic's API.
+    newcomer.get_by_test_id("profile-link").click()
+    newcomer.get_by_test_id("profile-nav").get_by_role("link", name="API tokens").click()
+    token_form = newcomer.get_by_test_id("api-token-form")
+    token_form.get_by_label("Token name").fill("Lab results import")
+    token_form.get_by_role("button", name="Create token").click()
+    token = newcomer.get_by_test_id("new-token-value").input_value()
+    _shot(newcomer, "5-api-token")
+    newcomer.reload()
+    expect(newcomer.get_by_test_id("new-token")).to_have_count(0)  # shown once only
+    expect(newcomer.get_by_test_id("api-token-list")).to_contain_text("Lab results import")
+
+    answer = api_call(live_site, "clinic-a", token)
+    assert answer.status_code == 200
+    assert answer.json()["user"] == {"email": NEWCOMER, "role": "practitioner"}
+    assert "MARK-B" not in answer.text
+    # The same token is nothing on clinic B's API.
+    assert api_call(live_site, "clinic-b", token).status_code == 401
+
+
+def api_call(site: LiveSite, subdomain: str, token: str) -> httpx.Response:
+    """GET /api/v1/ as a script would: no browser, no cookies, just the Bearer token.
+
+    Sent to the loopback address with the clinic's Host header, since the system resolver
+    (unlike Chromium) need not know `*.localhost`.
+    """
+    host = f"{subdomain}.{django_settings.BASE_DOMAIN}"
+    return httpx.get(
+        f"http://127.0.0.1:{site.port}/api/v1/",
+        headers={"Host": host, "Authorization": f"Bearer {token}"},
+        timeout=10,
+    )

@@ -64,7 +64,7 @@ def test_an_idle_session_ends_after_the_default_30_minutes(clinic_a, owner_a):
     assert b"period of inactivity" in response.content
     with tenant_context(clinic_a):
         assert not UserSession.objects.filter(session_key=old_key).exists()
-        event = AuditEvent.objects.filter(action="sign_out").latest("occurred_at")
+        event = AuditEvent.objects.filter(action="sign_out").latest("id")
     assert event.details == {"reason": "idle"}
     assert event.actor_id == owner_a.pk
 
@@ -122,3 +122,27 @@ def test_sign_in_sign_out_and_failures_are_audited(clinic_a, owner_a):
     assert events[-3]["actor_email"] == owner_a.email
     assert events[-2]["details"] == {"method": "password"}
     assert events[-1]["details"] == {"reason": "sign_out"}
+
+
+def test_requiring_two_factor_ends_sessions_opened_with_a_password_alone(
+    clinic_a, owner_a, practitioner_a, django_capture_on_commit_callbacks
+):
+    owner = signed_in_client(clinic_a, owner_a)
+    practitioner = signed_in_client(clinic_a, practitioner_a)
+    # On commit, the routing map that hands requests their clinic learns the new policy.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner.post(
+            "/settings/", {"session_idle_minutes": "30", "require_two_factor": "on"}
+        )
+    assert response.status_code == 302
+    # Everyone signed in with a password alone, the owner included, signs in again.
+    for client in (practitioner, owner):
+        page = client.get("/", follow=True)
+        assert page.redirect_chain[-1][0].startswith("/sign-in/")
+        assert b"now requires two-factor sign-in" in page.content
+    # ... and the next sign-in goes through setting up the second factor.
+    again = Client(HTTP_HOST=factories.host_of(clinic_a))
+    response = again.post(
+        "/sign-in/", {"username": practitioner_a.email, "password": factories.PASSWORD}
+    )
+    assert response["Location"] == "/sign-in/two-factor/set-up/"

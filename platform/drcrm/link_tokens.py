@@ -1,4 +1,8 @@
-"""The secrets in emailed links: made once, shown once, stored only as a SHA-256."""
+"""The one-time tokens in emailed links (invites, password resets, email changes).
+
+Made once, shown once (in the email), stored only as a SHA-256: 256 random bits need no
+salt and no slow hash, and a database reader cannot use a link.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,15 @@ import secrets
 MAX_TOKEN_LENGTH = 64
 
 
-def token_new() -> tuple[str, str]:
+def link_token_new() -> tuple[str, str]:
     """A fresh link token and the hash to store: (token, token_hash)."""
     token = secrets.token_urlsafe(32)
-    return token, token_hash(token)
+    return token, link_token_hash(token)
 
 
-def token_hash(token: str) -> str:
+def link_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def token_looks_valid(token: str) -> bool:
+def link_token_looks_valid(token: str) -> bool:
     return 0 < len(token) <= MAX_TOKEN_LENGTH
