@@ -159,6 +159,9 @@ def run() -> int:
         _manage("migrate", "--verbosity", "0", env=env)
         _manage("demo_clinic", env=env)
         _print_welcome()
+        # Beat keeps its schedule under .run/, which only the embedded services create:
+        # with DATABASE_URL and REDIS_URL set, nothing else has made the folder.
+        RUN_DIR.mkdir(parents=True, exist_ok=True)
         celery = [sys.executable, "-m", "celery", "-A", "drcrm"]
         children = [
             subprocess.Popen(

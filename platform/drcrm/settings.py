@@ -11,6 +11,9 @@ issued it. Tenant apps may point at shared models (users, clinics), never the re
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import os
 import warnings
 from pathlib import Path
@@ -67,6 +70,40 @@ IS_PRODUCTION = DRCRM_ENV == "production"
 
 DEBUG = env_bool("DEBUG", default=DRCRM_ENV == "development")
 SECRET_KEY = env("SECRET_KEY", None if IS_PRODUCTION else "dev-only-secret-key-" + "x" * 40)
+
+
+def _two_factor_encryption_keys() -> list[str]:
+    """Fernet keys for the authenticator secrets (shared_apps/two_factor/secret_box.py).
+
+    Kept out of the database so a dump alone cannot compute anyone's codes. The first key
+    encrypts, all decrypt: to rotate, put the new key first. Development and tests derive
+    one from SECRET_KEY so nothing needs configuring; production must set it.
+    """
+    derived = base64.urlsafe_b64encode(
+        hashlib.sha256(f"drcrm-two-factor:{SECRET_KEY}".encode()).digest()
+    ).decode("ascii")
+    raw = env("TWO_FACTOR_ENCRYPTION_KEYS", None if IS_PRODUCTION else derived)
+    keys = [key.strip() for key in raw.split(",") if key.strip()]
+    if not keys:
+        raise ImproperlyConfigured(
+            "Set the environment variable TWO_FACTOR_ENCRYPTION_KEYS (see README.md)."
+        )
+    for position, key in enumerate(keys, start=1):
+        # Checked here, not at the first sign-in: a bad key would otherwise surface as a
+        # 500 on the two-factor step. The message names the position, never the key.
+        try:
+            valid = len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32
+        except (binascii.Error, UnicodeEncodeError, ValueError):
+            valid = False
+        if not valid:
+            raise ImproperlyConfigured(
+                f"TWO_FACTOR_ENCRYPTION_KEYS: key {position} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes; see README.md)."
+            )
+    return keys
+
+
+TWO_FACTOR_ENCRYPTION_KEYS = _two_factor_encryption_keys()
 
 # The apex domain serves the public site; each clinic is <subdomain>.BASE_DOMAIN.
 BASE_DOMAIN = env("BASE_DOMAIN", "drcrm.cloud" if IS_PRODUCTION else "localhost").lower()

@@ -31,9 +31,16 @@ SECOND_FACTOR_METHODS = frozenset({"totp", "recovery_code"})
 
 
 def safe_next(request: HttpRequest, candidate: str | None) -> str:
-    """Where to go after signing in: `candidate` if it stays on this host, else home."""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    """Where to go after signing in: `candidate` if it is a path on this host, else home.
+
+    Only paths: `redirect()` would take a bare word such as "staff" for a view name.
+    """
+    if (
+        candidate
+        and candidate.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return candidate
     return resolve_url(settings.LOGIN_REDIRECT_URL)

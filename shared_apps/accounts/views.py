@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -46,7 +48,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         return redirect(next_url)
     form = SignInForm(request, data=request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        email = request.POST.get("username", "").strip().lower()
+        email = _well_formed_email(request.POST.get("username", ""))
         locked_until = sign_in_locked_until(clinic_id=clinic.pk, email=email) if email else None
         if locked_until is not None:
             # Locked: the password is not even checked, so guessing on gains nothing.
@@ -57,7 +59,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             user: User = form.get_user()
             sign_in_failures_clear(clinic_id=clinic.pk, email=email)
             return _after_password(request, user, next_url)
-        elif "username" not in form.errors:  # a well-formed address with a wrong password
+        elif email:  # a well-formed address with a wrong password
             locked_until = sign_in_failure_record(clinic_id=clinic.pk, email=email)
             if locked_until is not None:
                 form.errors.clear()
@@ -65,6 +67,14 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     status = 200 if not form.errors else 400
     context = {"form": form, "next": next_url}
     return render(request, "accounts/sign_in.html", context, status=status)
+
+
+def _well_formed_email(raw: str) -> str:
+    """The typed address, lower-cased, or "" if it is not one (then nothing is counted)."""
+    try:
+        return str(forms.EmailField().clean(raw)).lower()
+    except ValidationError:
+        return ""
 
 
 def _after_password(request: HttpRequest, user: User, next_url: str) -> HttpResponse:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import zoneinfo
 from datetime import timedelta
 
 from django.core.cache import cache
@@ -178,12 +179,13 @@ def password_reset_complete(*, reset: PasswordReset, new_password: str) -> User:
         ended = sessions_end_for_user(user_id=user.pk)
         # Proving control of the mailbox is the way out of a sign-in lock.
         sign_in_failures_clear(clinic_id=reset.clinic_id, email=user.email)
-        audit_record(
+        event = audit_record(
             actor=user,
             action="password.reset",
             target=user,
             details={"reset_id": reset.pk, "sessions_ended": ended},
         )
+        _password_changed_notice(user=user, clinic=reset.clinic, event_id=event.pk)
     return user
 
 
@@ -288,7 +290,9 @@ def email_change_confirm(*, actor: User, change: EmailChange) -> User:
     return actor
 
 
-def password_change(*, actor: User, new_password: str, keep_session_key: str | None) -> int:
+def password_change(
+    *, actor: User, clinic: Clinic, new_password: str, keep_session_key: str | None
+) -> int:
     """Set a new password (the caller checked the current one); end the actor's other
     sessions here. Returns how many sessions ended.
 
@@ -303,10 +307,28 @@ def password_change(*, actor: User, new_password: str, keep_session_key: str | N
             used_at=timezone.now()
         )
         ended = sessions_end_for_user(user_id=actor.pk, keep_session_key=keep_session_key)
-        audit_record(
+        event = audit_record(
             actor=actor, action="password.changed", target=actor, details={"sessions_ended": ended}
         )
+        _password_changed_notice(user=actor, clinic=clinic, event_id=event.pk)
     return ended
+
+
+def _password_changed_notice(*, user: User, clinic: Clinic, event_id: int) -> None:
+    """Tell the person their password changed: if it was not them, they learn it now."""
+    send_email_on_commit(
+        to=user.email,
+        subject=f"Your password for {clinic.name} was changed",
+        template="password_changed",
+        context={
+            "user_name": user.full_name or user.email,
+            "changed_at": timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(clinic.time_zone)),
+            "reset_url": clinic_url(clinic, "/password-reset/"),
+        },
+        # Audit ids are per clinic schema; the clinic's id makes the key unique platform-wide.
+        idempotency_key=f"password-changed/{clinic.pk}/{event_id}",
+        clinic=clinic,
+    )
 
 
 # --- sessions -----------------------------------------------------------------------------

@@ -212,6 +212,7 @@ def _password_post(request: HttpRequest, user: User) -> HttpResponse | forms.For
         _reauthentication_failures_count(request, form)
         return form
     services.password_change(
+        clinic=request.tenant,  # type: ignore[attr-defined]
         actor=user,
         new_password=form.cleaned_data["new_password"],
         keep_session_key=request.session.session_key,

@@ -13,9 +13,10 @@ class TotpDevice(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_device"
     )
-    # Base32 shared secret. Needed in clear to compute codes; see README "Security" for why
-    # it is not hashed and how the database is protected.
-    secret = models.CharField(max_length=64)
+    # The base32 shared secret, encrypted (a Fernet token, see secret_box.py): codes need
+    # it in clear, so it cannot be hashed, but a database dump alone must not reveal it.
+    # Read and write it only through secret_box.seal/unseal (the services do).
+    secret = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     # Null until the user proves their app works by typing a code: only then is 2FA on.
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -23,7 +24,8 @@ class TotpDevice(models.Model):
     last_used_step = models.BigIntegerField(default=0)
     # Moving to a new phone: the new app's secret waits here until it shows a right code,
     # so two-factor stays on (with the old phone) while the person sets up the new one.
-    pending_secret = models.CharField(max_length=64, blank=True)
+    # Encrypted like `secret`; empty when no move is under way.
+    pending_secret = models.TextField(blank=True)
 
     def __str__(self) -> str:
         return f"authenticator of user {self.user_id}"

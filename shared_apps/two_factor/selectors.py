@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -7,6 +8,9 @@ from enum import StrEnum
 from shared_apps.accounts.models import User
 from shared_apps.clinics.models import Clinic
 from shared_apps.two_factor.models import RecoveryCode, TotpDevice
+from shared_apps.two_factor.secret_box import UnreadableSecret, unseal
+
+logger = logging.getLogger(__name__)
 
 
 class SecondFactorStep(StrEnum):
@@ -19,14 +23,37 @@ def confirmed_device_of(user: User) -> TotpDevice | None:
     return TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
 
 
+def readable_secret(device: TotpDevice, *, pending: bool = False) -> str | None:
+    """The device's secret (or pending secret) in clear; None if there is none, or if no
+    configured key opens it.
+
+    An unreadable secret means a key was removed or changed by mistake: the device then
+    simply cannot verify (the person can still use a recovery code, or set up the app
+    again), and operators learn of it from the log rather than from a 500.
+    """
+    sealed = device.pending_secret if pending else device.secret
+    if not sealed:
+        return None
+    try:
+        return unseal(sealed)
+    except UnreadableSecret:
+        logger.error(
+            "two_factor: the %s of user %s opens with no key in TWO_FACTOR_ENCRYPTION_KEYS",
+            "pending secret" if pending else "secret",
+            device.user_id,
+        )
+        return None
+
+
 def secret_being_set_up(*, user: User) -> str | None:
-    """The secret of an app the user is setting up and has not confirmed yet, if any."""
+    """The secret of an app the user is setting up and has not confirmed yet, if any.
+
+    None also when it cannot be read: the set-up pages then start a fresh one.
+    """
     device = TotpDevice.objects.filter(user=user).first()
     if device is None:
         return None
-    if device.is_confirmed:
-        return device.pending_secret or None
-    return device.secret
+    return readable_secret(device, pending=device.is_confirmed)
 
 
 def second_factor_step(*, user: User, require_two_factor: bool) -> SecondFactorStep:

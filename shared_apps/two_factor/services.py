@@ -16,7 +16,8 @@ from django.utils import timezone
 from shared_apps.accounts.models import User
 from shared_apps.two_factor import totp
 from shared_apps.two_factor.models import RecoveryCode, TotpDevice
-from shared_apps.two_factor.selectors import clinics_requiring_two_factor
+from shared_apps.two_factor.secret_box import seal
+from shared_apps.two_factor.selectors import clinics_requiring_two_factor, readable_secret
 from tenant_apps.audit.services import audit_record
 
 RECOVERY_CODE_COUNT = 10
@@ -57,7 +58,8 @@ def _recovery_codes_replace(user: User) -> list[str]:
 
 
 def totp_device_start(*, user: User) -> str:
-    """A new secret for `user` to scan; returns it. Nothing changes until it is confirmed.
+    """A new secret for `user` to scan; returns it in clear (it is stored encrypted).
+    Nothing changes until it is confirmed.
 
     Without two-factor, it becomes the user's unconfirmed device (replacing one they never
     confirmed). With two-factor on, it waits as the *pending* secret of a move to a new
@@ -67,12 +69,12 @@ def totp_device_start(*, user: User) -> str:
     with transaction.atomic():
         device = TotpDevice.objects.select_for_update().filter(user=user).first()
         if device is not None and device.is_confirmed:
-            device.pending_secret = secret
+            device.pending_secret = seal(secret)
             device.save(update_fields=["pending_secret"])
         else:
             if device is not None:
                 device.delete()
-            TotpDevice.objects.create(user=user, secret=secret)
+            TotpDevice.objects.create(user=user, secret=seal(secret))
     return secret
 
 
@@ -85,13 +87,14 @@ def totp_device_confirm(*, user: User, code: str) -> list[str] | None:
         if device is None:
             return None
         replacing = device.is_confirmed
-        new_secret = device.pending_secret if replacing else device.secret
-        if not new_secret:
+        new_secret = readable_secret(device, pending=replacing)
+        if new_secret is None:
             return None
         step = totp.matching_step(new_secret, code, after_step=device.last_used_step)
         if step is None:
             return None
-        device.secret, device.pending_secret = new_secret, ""
+        # Sealed afresh: with the current first key, whichever key sealed it at the start.
+        device.secret, device.pending_secret = seal(new_secret), ""
         device.confirmed_at = timezone.now()
         # The confirming code is spent: it cannot also sign someone in.
         device.last_used_step = step
@@ -119,8 +122,9 @@ def totp_verify(*, user: User, code: str) -> bool:
             .first()
         )
         step = None
-        if device is not None:
-            step = totp.matching_step(device.secret, code, after_step=device.last_used_step)
+        secret = readable_secret(device) if device is not None else None
+        if device is not None and secret is not None:
+            step = totp.matching_step(secret, code, after_step=device.last_used_step)
         if device is None or step is None:
             audit_record(
                 actor=None,

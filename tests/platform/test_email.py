@@ -293,7 +293,11 @@ def backend_chosen_by_settings(**env: str) -> str:
 def test_the_console_backend_is_used_without_a_resend_key():
     assert backend_chosen_by_settings() == "django.core.mail.backends.console.EmailBackend"
     assert (
-        backend_chosen_by_settings(DRCRM_ENV="production", SECRET_KEY="x" * 50)
+        backend_chosen_by_settings(
+            DRCRM_ENV="production",
+            SECRET_KEY="x" * 50,
+            TWO_FACTOR_ENCRYPTION_KEYS="A" * 43 + "=",  # any Fernet-shaped key
+        )
         == "django.core.mail.backends.console.EmailBackend"
     )
 

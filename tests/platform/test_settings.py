@@ -1,18 +1,25 @@
 """Settings come from the environment; production settings pass Django's deploy check."""
 
+import base64
+import hashlib
 import os
 import secrets
 import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from django.conf import settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DRCRM_", "SECRET_KEY"))}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DRCRM_", "SECRET_KEY", "TWO_FACTOR_ENCRYPTION_KEYS"))
+    }
     return subprocess.run(
         [sys.executable, str(REPO_ROOT / "manage.py"), *args],
         env={**base, **env},
@@ -28,6 +35,7 @@ def production_env() -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "BASE_DOMAIN": "drcrm.cloud",
         "RESEND_API_KEY": "re_not_a_real_key",
+        "TWO_FACTOR_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
     }
 
 
@@ -45,6 +53,40 @@ def test_production_refuses_to_start_without_a_secret_key_in_one_line():
     assert result.stderr.strip().splitlines() == [
         "Configuration error: Set the environment variable SECRET_KEY (see README.md)."
     ]
+
+
+def test_production_refuses_to_start_without_the_two_factor_keys_in_one_line():
+    env = production_env()
+    del env["TWO_FACTOR_ENCRYPTION_KEYS"]
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "Configuration error: Set the environment variable TWO_FACTOR_ENCRYPTION_KEYS "
+        "(see README.md)."
+    ]
+
+
+def test_a_malformed_two_factor_key_is_refused_without_echoing_it():
+    env = {
+        **production_env(),
+        "TWO_FACTOR_ENCRYPTION_KEYS": f"{Fernet.generate_key().decode()}, oops",
+    }
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "Configuration error: TWO_FACTOR_ENCRYPTION_KEYS: key 2 is not a Fernet key "
+        "(32 url-safe base64-encoded bytes; see README.md)."
+    ]
+
+
+def test_outside_production_the_two_factor_key_derives_from_the_secret_key():
+    code = "from django.conf import settings as s; print(s.TWO_FACTOR_ENCRYPTION_KEYS)"
+    result = manage("shell", "-c", code, SECRET_KEY="a development secret key")
+    assert result.returncode == 0, result.stderr
+    derived = base64.urlsafe_b64encode(
+        hashlib.sha256(b"drcrm-two-factor:a development secret key").digest()
+    ).decode()
+    assert result.stdout.strip().splitlines()[-1] == str([derived])
 
 
 def test_production_cookies_are_host_only_secure_and_host_prefixed():

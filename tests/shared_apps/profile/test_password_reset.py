@@ -44,7 +44,7 @@ def set_password(client, password=NEW_PASSWORD, confirm=None):
 
 
 def test_a_member_resets_the_password_by_email_and_every_session_ends(
-    clinic_a, clinic_client, person, ask, mailbox
+    clinic_a, clinic_client, person, ask, mailbox, django_capture_on_commit_callbacks
 ):
     user = person(clinic_a)
     other_device = clinic_client(clinic_a, user)
@@ -69,10 +69,15 @@ def test_a_member_resets_the_password_by_email_and_every_session_ends(
     assert page["Referrer-Policy"] == "no-referrer"
     assert user.email.encode() in page.content
 
-    done = set_password(visitor)
+    with django_capture_on_commit_callbacks(execute=True):
+        done = set_password(visitor)
     assert done.status_code == 302
     assert done["Location"] == reverse("sign-in")
     assert b"Your password has been changed" in visitor.get("/sign-in/").content
+    # The person also hears of it by email, in case it was not them.
+    [_, notice] = mailbox
+    assert notice.to == [user.email]
+    assert "was changed" in notice.subject
 
     user.refresh_from_db()
     assert not user.check_password(factories.PASSWORD)

@@ -339,3 +339,16 @@ def test_a_weak_or_mistyped_new_password_is_a_field_error(
     assert field_error in response.content
     user.refresh_from_db()
     assert user.check_password(factories.PASSWORD)
+
+
+def test_the_person_is_told_by_email_that_their_password_changed(
+    clinic_a, clinic_client, person, post, mailbox
+):
+    user = person(clinic_a)
+    assert change_password(post, clinic_client(clinic_a, user)).status_code == 302
+    [notice] = mailbox
+    assert notice.to == [user.email]
+    assert "MARK-A Smile Dental" in notice.subject
+    assert "was changed" in notice.subject
+    assert NEW_PASSWORD not in notice.body
+    assert any(link.endswith("/password-reset/") for link in links_in(notice))

@@ -11,6 +11,7 @@ from django_tenants.utils import tenant_context
 from shared_apps.accounts.models import User
 from shared_apps.two_factor import totp
 from shared_apps.two_factor.models import TotpDevice
+from shared_apps.two_factor.secret_box import unseal
 from shared_apps.two_factor.services import totp_device_confirm, totp_device_start
 from tests import factories
 
@@ -23,10 +24,16 @@ def steady() -> None:
         time.sleep(remaining + 0.05)
 
 
+def stored_secret(user: User, *, pending: bool = False) -> str:
+    """The user's secret (or the one waiting for a new phone) in clear: the column holds it
+    encrypted."""
+    device = TotpDevice.objects.get(user=user)
+    return unseal(device.pending_secret if pending else device.secret)
+
+
 def code_for(user: User, offset: int = 0) -> str:
     """The code the user's app shows `offset` steps from now."""
-    secret = TotpDevice.objects.get(user=user).secret
-    return totp.code_at_step(secret, totp.time_step() + offset)
+    return totp.code_at_step(stored_secret(user), totp.time_step() + offset)
 
 
 def wrong_code_for(user: User) -> str:

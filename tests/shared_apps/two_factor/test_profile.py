@@ -10,7 +10,7 @@ from shared_apps.two_factor.models import RecoveryCode, TotpDevice
 from shared_apps.two_factor.services import recovery_code_use
 from tenant_apps.audit.models import AuditEvent
 from tests import factories
-from tests.shared_apps.two_factor.helpers import code_for, steady, two_factor_on
+from tests.shared_apps.two_factor.helpers import code_for, steady, stored_secret, two_factor_on
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +66,7 @@ def test_turning_on_shows_the_qr_then_the_codes_once(clinic_a, practitioner_a, c
     assert setup.status_code == 200
     assert b"<svg" in setup.content
     device = TotpDevice.objects.get(user=practitioner_a)
-    assert totp.grouped(device.secret).encode() in setup.content
+    assert totp.grouped(stored_secret(practitioner_a)).encode() in setup.content
     assert device.confirmed_at is None
 
     wrong = client.post(PAGE, {"action": "confirm", "code": "abc"})
@@ -159,12 +159,12 @@ def test_turning_off_on_another_clinic_is_refused_too(
 
 def test_moving_to_a_new_phone(clinic_a, practitioner_a, clinic_client):
     two_factor_on(practitioner_a, clinic_a)
-    old_secret = TotpDevice.objects.get(user=practitioner_a).secret
+    old_secret = stored_secret(practitioner_a)
     client = clinic_client(clinic_a, practitioner_a)
     setup = client.post(PAGE, {"action": "start", "password": factories.PASSWORD})
     assert setup.status_code == 200
     assert b"Move to a new phone" in setup.content
-    new_secret = TotpDevice.objects.get(user=practitioner_a).pending_secret
+    new_secret = stored_secret(practitioner_a, pending=True)
     assert new_secret
     assert totp.grouped(new_secret).encode() in setup.content
     steady()
@@ -175,7 +175,7 @@ def test_moving_to_a_new_phone(clinic_a, practitioner_a, clinic_client):
     )
     done = client.post(PAGE, {"action": "confirm", "code": totp.code_at(new_secret)})
     assert done.status_code == 200
-    assert TotpDevice.objects.get(user=practitioner_a).secret == new_secret
+    assert stored_secret(practitioner_a) == new_secret
 
 
 def test_an_unknown_action_is_a_400(clinic_a, practitioner_a, clinic_client):

@@ -14,6 +14,7 @@ from shared_apps.clinics.models import Clinic
 from shared_apps.clinics.routing import forget_cached_routes
 from shared_apps.two_factor import totp
 from shared_apps.two_factor.models import TotpDevice
+from shared_apps.two_factor.secret_box import seal
 from tenant_apps.api_tokens.models import ApiToken
 from tenant_apps.audit.models import AuditEvent
 from tests import factories
@@ -127,7 +128,7 @@ def test_a_success_forgets_earlier_failures(clinic_a, owner_a):
 def authenticator(practitioner_a):
     """A confirmed authenticator app for the practitioner; yields its secret."""
     secret = totp.new_secret()
-    TotpDevice.objects.create(user=practitioner_a, secret=secret, confirmed_at=timezone.now())
+    TotpDevice.objects.create(user=practitioner_a, secret=seal(secret), confirmed_at=timezone.now())
     return secret
 
 
