@@ -47,5 +47,13 @@ def unseal(token: str) -> str:
         raise UnreadableSecret from exc
 
 
+def reseal(token: str) -> str:
+    """`token` encrypted again with the first key; raises UnreadableSecret if no key opens it."""
+    try:
+        return _current_box().rotate(token.encode("ascii")).decode("ascii")
+    except (InvalidToken, UnicodeError) as exc:
+        raise UnreadableSecret from exc
+
+
 def is_sealed(value: str) -> bool:
     return value.startswith(SEALED_PREFIX)

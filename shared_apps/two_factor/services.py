@@ -16,7 +16,7 @@ from django.utils import timezone
 from shared_apps.accounts.models import User
 from shared_apps.two_factor import totp
 from shared_apps.two_factor.models import RecoveryCode, TotpDevice
-from shared_apps.two_factor.secret_box import seal
+from shared_apps.two_factor.secret_box import UnreadableSecret, reseal, seal
 from shared_apps.two_factor.selectors import clinics_requiring_two_factor, readable_secret
 from tenant_apps.audit.services import audit_record
 
@@ -208,3 +208,21 @@ def totp_device_remove(*, user: User) -> None:
         RecoveryCode.objects.filter(user=user).delete()
         if deleted:
             audit_record(actor=user, action="two_factor.disabled", target=user, details={})
+
+
+def totp_device_reseal(*, device_id: int) -> bool:
+    """Encrypt one device's secrets again with the first key (after a key rotation).
+
+    Platform maintenance, not a person's action: it runs on `public` and writes no audit
+    row. Returns False, changing nothing, when no configured key opens a secret.
+    """
+    with transaction.atomic():
+        device = TotpDevice.objects.select_for_update().get(pk=device_id)
+        try:
+            device.secret = reseal(device.secret)
+            if device.pending_secret:
+                device.pending_secret = reseal(device.pending_secret)
+        except UnreadableSecret:
+            return False
+        device.save(update_fields=["secret", "pending_secret"])
+    return True

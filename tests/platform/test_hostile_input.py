@@ -26,7 +26,7 @@ FIELD_NAMES = [
     "session_idle_minutes", "require_two_factor", "action", "method", "next", "is_active",
     "session", "email-new_email", "password-current_password", "name-full_name",
 ]  # fmt: skip
-PATH_ARGUMENTS = ["0", "999999999", "not-a-token", "%00", "x" * 300]
+PATH_ARGUMENTS = ["0", "999999999", "9" * 30, "not-a-token", "%00", "x" * 300]
 
 
 def concrete_paths(site: str, real_ids: tuple[int, ...] = ()) -> list[str]:

@@ -1,12 +1,14 @@
 """Authenticator secrets are encrypted at rest, keys rotate, and a lost key fails softly."""
 
 import importlib
+import io
 import logging
 from types import SimpleNamespace
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from django.apps import apps as global_apps
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
@@ -159,3 +161,24 @@ def test_the_migration_seals_plain_values_and_leaves_sealed_ones_alone(
     assert stored_secret(practitioner_a, pending=True) == "KRSXG5CTMVRXEZLU"
     assert raw_column(receptionist_a) == already
     assert raw_column(receptionist_a, "pending_secret") == ""
+
+
+def test_the_reseal_command_moves_every_secret_to_the_new_key(clinic_a, practitioner_a, settings):
+    old, new = new_key(), new_key()
+    settings.TWO_FACTOR_ENCRYPTION_KEYS = [old]
+    two_factor_on(practitioner_a, clinic_a)
+    secret = stored_secret(practitioner_a)
+    settings.TWO_FACTOR_ENCRYPTION_KEYS = [new, old]  # step 1 of a rotation: new key first
+    call_command("two_factor_reseal", stdout=io.StringIO())
+    settings.TWO_FACTOR_ENCRYPTION_KEYS = [new]  # step 3: the old key is gone
+    assert stored_secret(practitioner_a) == secret
+
+
+def test_the_reseal_command_names_what_no_key_opens_and_fails(clinic_a, practitioner_a, settings):
+    settings.TWO_FACTOR_ENCRYPTION_KEYS = [new_key()]
+    two_factor_on(practitioner_a, clinic_a)
+    before = raw_column(practitioner_a)
+    settings.TWO_FACTOR_ENCRYPTION_KEYS = [new_key()]  # the sealing key was lost
+    with pytest.raises(CommandError, match=rf"user ids {practitioner_a.pk}\b"):
+        call_command("two_factor_reseal", stdout=io.StringIO())
+    assert raw_column(practitioner_a) == before  # nothing overwritten
