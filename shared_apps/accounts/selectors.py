@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser
@@ -16,6 +17,16 @@ def get_active_membership(*, user: User | AnonymousUser, clinic_id: int) -> Memb
         Membership.objects.filter(user_id=user.pk, clinic_id=clinic_id, is_active=True)
         .select_related("clinic")
         .first()
+    )
+
+
+def sign_in_locked_message(until: datetime) -> str:
+    """What every form that checks a password or code says while the address is locked."""
+    minutes = max(1, math.ceil((until - timezone.now()).total_seconds() / 60))
+    return (
+        "Too many wrong passwords or codes for this email. For your security, sign-in is "
+        f"paused for {minutes} minute{'s' if minutes != 1 else ''}. "
+        "You can reset your password meanwhile."
     )
 
 

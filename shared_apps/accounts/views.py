@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from shared_apps.accounts.access import member_view, public_view
 from shared_apps.accounts.forms import SignInForm
 from shared_apps.accounts.models import User
-from shared_apps.accounts.selectors import sign_in_locked_until
+from shared_apps.accounts.selectors import sign_in_locked_message, sign_in_locked_until
 from shared_apps.accounts.services import (
     sign_in_failure_record,
     sign_in_failures_clear,
@@ -26,15 +23,6 @@ from shared_apps.accounts.services import (
 )
 from shared_apps.accounts.signin import pending_sign_in_start, safe_next, sign_in_complete
 from shared_apps.two_factor.selectors import SecondFactorStep, second_factor_step
-
-
-def _locked_message(until: object) -> str:
-    seconds = (until - timezone.now()).total_seconds()  # type: ignore[operator]
-    minutes = max(1, math.ceil(seconds / 60))
-    return (
-        "Too many failed attempts for this email. For your security, sign-in is paused "
-        f"for {minutes} minute{'s' if minutes != 1 else ''}. You can reset your password meanwhile."
-    )
 
 
 @public_view
@@ -54,7 +42,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             # Locked: the password is not even checked, so guessing on gains nothing.
             form.is_valid()  # populate cleaned data for re-display
             form.errors.clear()
-            form.add_error(None, _locked_message(locked_until))
+            form.add_error(None, sign_in_locked_message(locked_until))
         elif form.is_valid():
             user: User = form.get_user()
             sign_in_failures_clear(clinic_id=clinic.pk, email=email)
@@ -63,7 +51,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             locked_until = sign_in_failure_record(clinic_id=clinic.pk, email=email)
             if locked_until is not None:
                 form.errors.clear()
-                form.add_error(None, _locked_message(locked_until))
+                form.add_error(None, sign_in_locked_message(locked_until))
     status = 200 if not form.errors else 400
     context = {"form": form, "next": next_url}
     return render(request, "accounts/sign_in.html", context, status=status)

@@ -13,11 +13,11 @@ from django.contrib.auth.password_validation import (
 from django.core.exceptions import ValidationError
 
 from shared_apps.accounts.models import User
+from shared_apps.accounts.selectors import sign_in_locked_message
 from shared_apps.profile.selectors import email_in_use
 
 MISMATCH = "The two passwords do not match."
 NOT_THE_CURRENT_ONE = "That is not your current password."
-LOCKED = "Too many wrong passwords for this account. For your security, try again in a few minutes."
 
 
 def _password_field(label: str, autocomplete: str, **kwargs: Any) -> forms.CharField:
@@ -87,7 +87,7 @@ class ReauthenticationMixin(_UserForm):
     def clean_current_password(self) -> str:
         password: str = self.cleaned_data["current_password"]
         if self.locked_until is not None:
-            raise ValidationError(LOCKED, code="locked")
+            raise ValidationError(sign_in_locked_message(self.locked_until), code="locked")
         if not self.user.check_password(password):
             self.password_failed = True
             raise ValidationError(NOT_THE_CURRENT_ONE, code="wrong_password")

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from shared_apps.accounts.access import capability_view, public_view
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.roles import Capability
-from shared_apps.accounts.selectors import sign_in_locked_until
+from shared_apps.accounts.selectors import sign_in_locked_message, sign_in_locked_until
 from shared_apps.accounts.services import sign_in_failure_record, sign_out_record
 from shared_apps.accounts.signin import sign_in_complete
 from shared_apps.staff.errors import InviteNotUsable, StaffChangeRefused, WrongAccountPassword
@@ -50,10 +50,6 @@ from shared_apps.staff.services import (
 )
 from shared_apps.two_factor.selectors import SecondFactorStep, second_factor_step
 
-LOCKED_MESSAGE = (
-    "Too many wrong passwords for this account. For your security, wait a few minutes "
-    "before trying again, or reset the password from the sign-in page."
-)
 AcceptForm = AcceptNewAccountForm | AcceptExistingAccountForm
 
 # --- the staff page ---------------------------------------------------------------------
@@ -312,7 +308,7 @@ def _accept(
         if locked_until is not None and form is not None:
             # The sign-in throttle holds here too: this form must not be a way to guess
             # the account's password around it.
-            form.add_error(None, LOCKED_MESSAGE)
+            form.add_error(None, sign_in_locked_message(locked_until))
             return None
     try:
         membership = invite_accept(

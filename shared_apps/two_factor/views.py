@@ -7,7 +7,6 @@ these views finish the sign-in with `sign_in_complete` once a second factor is s
 from __future__ import annotations
 
 import hashlib
-import math
 import time
 from datetime import datetime
 from typing import Any
@@ -19,7 +18,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -27,7 +25,7 @@ from django.views.decorators.http import require_http_methods
 
 from shared_apps.accounts.access import member_view, public_view
 from shared_apps.accounts.models import User
-from shared_apps.accounts.selectors import sign_in_locked_until
+from shared_apps.accounts.selectors import sign_in_locked_message, sign_in_locked_until
 from shared_apps.accounts.services import sign_in_failure_record, sign_in_failures_clear
 from shared_apps.accounts.signin import (
     PENDING_KEY,
@@ -116,18 +114,6 @@ def _wrong(form: forms.Form, field: str, message: str) -> None:
     form.data = {**form.data, field: ""}
 
 
-def _minutes_until(until: datetime) -> str:
-    minutes = max(1, math.ceil((until - timezone.now()).total_seconds() / 60))
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
-
-
-def _locked_message(until: datetime) -> str:
-    return (
-        "Too many failed attempts for this account. For your security, sign-in is paused "
-        f"for {_minutes_until(until)}."
-    )
-
-
 def _clinic(request: HttpRequest) -> Any:
     return request.tenant  # type: ignore[attr-defined]
 
@@ -150,7 +136,7 @@ def _locked_out(request: HttpRequest, until: datetime) -> HttpResponse:
     # the pause, and the lock holds on the password form too.
     pending_sign_in_cancel(request)
     request.session.pop(ENROL_KEY, None)
-    messages.error(request, _locked_message(until))
+    messages.error(request, sign_in_locked_message(until))
     return redirect("sign-in")
 
 
@@ -314,9 +300,7 @@ def _reauthenticated(request: HttpRequest, form: PasswordConfirmForm) -> bool:
     if locked_until is not None:
         form.is_valid()
         form.errors.clear()
-        form.add_error(
-            None, f"Too many wrong passwords. Try again in {_minutes_until(locked_until)}."
-        )
+        form.add_error(None, sign_in_locked_message(locked_until))
         return False
     if form.is_valid():
         sign_in_failures_clear(clinic_id=clinic_id, email=email)

@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 from shared_apps.accounts.access import ANY_MEMBER, ANYONE
 from shared_apps.accounts.models import User
 from shared_apps.accounts.passwords import MAX_PASSWORD_LENGTH
-from shared_apps.accounts.selectors import sign_in_locked_until
+from shared_apps.accounts.selectors import sign_in_locked_message, sign_in_locked_until
 from shared_apps.accounts.services import sign_in_failure_record, sign_in_failures_clear
 from shared_apps.clinics.models import Clinic
 from shared_apps.two_factor.selectors import confirmed_device_of
@@ -219,15 +219,7 @@ def _invalid_credentials() -> exceptions.APIException:
 
 def _locked(until: Any) -> exceptions.Throttled:
     seconds = max(1, math.ceil((until - timezone.now()).total_seconds()))
-    minutes = math.ceil(seconds / 60)
-    return exceptions.Throttled(
-        wait=seconds,
-        detail=(
-            "Too many failed attempts for this email. For your security, sign-in is paused "
-            f"for {minutes} minute{'s' if minutes != 1 else ''}."
-        ),
-        code="locked",
-    )
+    return exceptions.Throttled(wait=seconds, detail=sign_in_locked_message(until), code="locked")
 
 
 def _as_api_validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
