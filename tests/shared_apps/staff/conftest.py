@@ -7,25 +7,12 @@ from typing import Any
 
 import pytest
 from django.core.mail import EmailMessage
-from django.db.models import Max
 from django.test import Client
-from django_tenants.utils import tenant_context
 
 from shared_apps.accounts.models import Role, User
-from tenant_apps.audit.models import AuditEvent
 from tests import factories
-from tests.shared_apps.staff import helpers
 from tests.shared_apps.staff.helpers import invite_path
 from tests.support.mailbox import mailbox  # noqa: F401
-
-
-@pytest.fixture(autouse=True)
-def _audit_baseline(clinic_a: Any, clinic_b: Any) -> None:
-    helpers.AUDIT_BASELINE.clear()
-    for clinic in (clinic_a, clinic_b):
-        with tenant_context(clinic):
-            last = AuditEvent.objects.aggregate(last=Max("id"))["last"]
-        helpers.AUDIT_BASELINE[clinic.pk] = last or 0
 
 
 @pytest.fixture

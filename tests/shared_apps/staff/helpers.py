@@ -23,24 +23,19 @@ def invite_path(message: EmailMessage) -> str:
     return urlparse(link).path
 
 
-# The last audit row of each clinic when the test started (set by conftest's autouse
-# fixture): the helpers below see only the rows the running test wrote, not rows other
-# tests committed through a live server (the trail is append-only, nobody can clean it).
-AUDIT_BASELINE: dict[int, int] = {}
-
-
-def _audit_rows(clinic: Any, **filters: Any) -> Any:
-    return AuditEvent.objects.filter(id__gt=AUDIT_BASELINE.get(clinic.pk, 0), **filters)
-
-
+# Every row these helpers see was written by the running test: the only rows that outlive
+# a test (a live server's, which the append-only trail keeps) come from the browser tests,
+# and those run last (tests/conftest.py).
 def audit_actions(clinic: Any, **filters: Any) -> list[str]:
     with tenant_context(clinic):
-        return list(_audit_rows(clinic, **filters).order_by("id").values_list("action", flat=True))
+        return list(
+            AuditEvent.objects.filter(**filters).order_by("id").values_list("action", flat=True)
+        )
 
 
 def audit_event(clinic: Any, action: str, **filters: Any) -> AuditEvent:
     with tenant_context(clinic):
-        return _audit_rows(clinic, action=action, **filters).latest("id")
+        return AuditEvent.objects.filter(action=action, **filters).latest("id")
 
 
 def membership_of(user: User, clinic: Any) -> Membership:
