@@ -43,6 +43,10 @@ PAGES: dict[str, ErrorPage] = {
         "Your clinic is being set up",
         "This clinic is still being set up. This page will work in a few seconds.",
     ),
+    "clinic_maintenance": ErrorPage(
+        "Your clinic is being upgraded",
+        "DR. CRM is upgrading this clinic. It takes a moment; try again shortly.",
+    ),
     "not_authenticated": ErrorPage("Sign-in required", "Sign in to continue."),
     "permission_denied": ErrorPage(
         "Not allowed", "Your role in this clinic does not allow this. Ask the clinic's owner."

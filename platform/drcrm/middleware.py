@@ -111,8 +111,9 @@ class ClinicRoutingMiddleware(TenantMainMiddleware):
         clinic = route.clinic_for_request()
         if clinic.status == Clinic.Status.SUSPENDED:
             return errors.error_response(request, 403, "clinic_suspended")
-        if clinic.status == Clinic.Status.PROVISIONING:
-            response = errors.error_response(request, 503, "clinic_provisioning")
+        if clinic.status in (Clinic.Status.PROVISIONING, Clinic.Status.MAINTENANCE):
+            # Never serve a schema that is being made or is behind the code's migrations.
+            response = errors.error_response(request, 503, f"clinic_{clinic.status}")
             response["Retry-After"] = "10"
             return response
 

@@ -130,6 +130,7 @@ SHARED_APPS = [
     "shared_apps.two_factor",
     "shared_apps.profile",
     "provisioning",
+    "shared_apps.operators",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.messages",

@@ -36,6 +36,14 @@ class Clinic(TenantMixin):
         PROVISIONING = "provisioning", "Being set up"
         ACTIVE = "active", "Active"
         SUSPENDED = "suspended", "Suspended"
+        # The schema is being (or failed to be) brought to the current migrations; the
+        # clinic is closed meanwhile, so no request ever runs on a schema that is behind.
+        MAINTENANCE = "maintenance", "Being upgraded"
+
+    class Plan(models.TextChoices):
+        TRIAL = "trial", "Trial"
+        STANDARD = "standard", "Standard"
+        PREMIUM = "premium", "Premium"
 
     class ClinicType(models.TextChoices):
         MEDICAL = "medical", "Medical"
@@ -45,10 +53,17 @@ class Clinic(TenantMixin):
     subdomain = models.CharField(max_length=63, unique=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROVISIONING)
     status_reason = models.CharField(max_length=500, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.TRIAL)
     clinic_type = models.CharField(max_length=10, choices=ClinicType.choices)
+    # ISO 3166-1 alpha-2; the default region for patients' phone numbers.
+    country = models.CharField(max_length=2, blank=True)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     currency = models.CharField(max_length=3, default="USD")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The tenant migration graph this clinic's schema is at (provisioning/template.py);
+    # fleet migrations skip every clinic already at the current one in a single query.
+    schema_fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
     # Security settings the owner chooses for everyone signing in to this clinic.
     session_idle_minutes = models.PositiveSmallIntegerField(
         default=30,

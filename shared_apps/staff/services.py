@@ -136,16 +136,18 @@ def _new_link(invite: Invite) -> str:
     return token
 
 
-def _send_invite_email(invite: Invite, token: str, inviter: User) -> None:
+def _send_invite_email(invite: Invite, token: str, inviter: User | None) -> None:
     clinic = invite.clinic
     expires = timezone.localtime(invite.expires_at, ZoneInfo(clinic.time_zone))
+    # A clinic's first owner is invited by the platform (an operator or the CLI).
+    inviter_name = _name_of(inviter) if inviter is not None else "The DR. CRM team"
     send_email_on_commit(
         to=invite.email,
-        subject=f"{_name_of(inviter)} invited you to join {clinic.name} on DR. CRM",
+        subject=f"{inviter_name} invited you to join {clinic.name} on DR. CRM",
         template="invite",
         context={
             "accept_url": clinic_url(clinic, f"/invite/{token}/"),
-            "inviter_name": _name_of(inviter),
+            "inviter_name": inviter_name,
             "role_name": Role(invite.role).label,
             # Formatted here: the template's date filter would turn it back to UTC.
             "expires_on": f"{expires.day} {expires:%B %Y, %H:%M}",
@@ -195,6 +197,22 @@ def invite_create(*, actor: User, clinic: Clinic, email: str, role: str) -> Invi
             ) from None
         audit_record(actor=actor, action="invite.created", target=invite, details={"role": role})
         _send_invite_email(invite, token, actor)
+    return invite
+
+
+def owner_invite_create(*, actor: User | None, clinic: Clinic, email: str) -> Invite:
+    """Invite the first owner of a clinic being provisioned (no member can invite yet).
+
+    Called by the provisioning service inside its transaction: the email goes out only if
+    the whole clinic commits.
+    """
+    _on_clinic_schema(clinic)
+    email = _normalised_email(email)
+    invite = Invite(clinic=clinic, email=email, role=Role.OWNER, invited_by=actor)
+    token = _new_link(invite)
+    invite.save()
+    audit_record(actor=actor, action="invite.created", target=invite, details={"role": "owner"})
+    _send_invite_email(invite, token, actor)
     return invite
 
 
