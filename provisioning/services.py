@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 import re
-import zoneinfo
 from collections.abc import Callable
 
 from django.conf import settings
@@ -23,7 +22,7 @@ from django_tenants.utils import schema_context, tenant_context
 
 from provisioning.template import schema_create_from_template, schema_template_current
 from shared_apps.accounts.models import Membership, Role, User
-from shared_apps.clinics.models import Clinic, Domain, generate_schema_name
+from shared_apps.clinics.models import Clinic, Domain, generate_schema_name, known_time_zones
 from shared_apps.operators.services import operator_event_record
 from shared_apps.staff.services import owner_invite_create
 from tenant_apps.audit.services import audit_record
@@ -77,7 +76,8 @@ RESERVED_SUBDOMAINS = frozenset(
 def validate_subdomain(value: str) -> str:
     """The subdomain if it is acceptable as a new clinic's address, else ValidationError."""
     validate_subdomain_form(value)
-    if Clinic.objects.filter(subdomain__iexact=value).exists():
+    # Subdomains are stored lower case (a check constraint), so equality is case-blind here.
+    if Clinic.objects.filter(subdomain=value).exists():
         raise ValidationError("This address is already taken.", code="taken")
     return value
 
@@ -176,7 +176,7 @@ def clinic_create(
         step(ProvisioningStep.SCHEMA)
         schema_create_from_template(clinic.schema_name, template)
         step(ProvisioningStep.DOMAIN)
-        Domain.objects.create(domain=clinic_host(subdomain), tenant=clinic, is_primary=True)
+        _primary_domain_create(clinic)
         step(ProvisioningStep.OWNER)
         with tenant_context(clinic):
             audit_record(actor=actor, action="clinic.create", target=clinic, details={})
@@ -223,7 +223,7 @@ def _validate_new_clinic(
         errors["name"] = ["Use at most 200 characters."]
     if clinic_type not in Clinic.ClinicType.values:
         errors["clinic_type"] = ["Choose medical or dental."]
-    if time_zone not in zoneinfo.available_timezones():
+    if time_zone not in known_time_zones():
         errors["time_zone"] = ["Choose a time zone such as Europe/London."]
     if not re.fullmatch(r"[A-Z]{3}", currency):
         errors["currency"] = ["Use a three-letter currency code such as EUR."]
@@ -238,19 +238,36 @@ def _validate_new_clinic(
 
 
 def _registry_row_create(*, subdomain: str, **fields: str) -> Clinic:
+    clinic = Clinic(
+        subdomain=subdomain,
+        schema_name=generate_schema_name(),
+        status=Clinic.Status.PROVISIONING,
+        **{**fields, "name": fields["name"].strip()},
+    )
     try:
-        with transaction.atomic():  # a savepoint: a twin request may have just taken it
-            clinic: Clinic = Clinic.objects.create(
-                subdomain=subdomain,
-                schema_name=generate_schema_name(),
-                status=Clinic.Status.PROVISIONING,
-                **{**fields, "name": fields["name"].strip()},
-            )
+        # bulk_create skips TenantMixin.save()'s case-insensitive scan of every schema name
+        # (generated names are lower case and unique in the column), which grows with the
+        # fleet. No savepoint: an IntegrityError ends the whole creation anyway.
+        Clinic.objects.bulk_create([clinic])
     except IntegrityError:
         raise ValidationError(
             {"subdomain": ["This address was taken a moment ago. Choose another."]}
         ) from None
     return clinic
+
+
+def _primary_domain_create(clinic: Clinic) -> Domain:
+    domain = Domain(domain=clinic_host(clinic.subdomain), tenant=clinic, is_primary=True)
+    try:
+        # bulk_create skips DomainMixin.save()'s demotion of the clinic's other primary
+        # domains: a clinic being created has none.
+        Domain.objects.bulk_create([domain])
+    except IntegrityError:
+        # Only a host added by hand for another clinic can clash with a free subdomain.
+        raise ValidationError(
+            {"subdomain": ["This address is already in use. Choose another."]}
+        ) from None
+    return domain
 
 
 def clinic_suspend(*, actor: User | None, clinic: Clinic, reason: str) -> Clinic:

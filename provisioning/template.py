@@ -69,10 +69,21 @@ def current_fingerprint() -> str:
 def schema_template_current() -> SchemaTemplate:
     """The template for the current migration graph, built first if there is none."""
     fingerprint = current_fingerprint()
-    template = SchemaTemplate.objects.filter(fingerprint=fingerprint).first()
-    if template is not None:
-        return template
-    return schema_template_rebuild()
+    # The SQL is large and never changes for a given row: fetch it once per process.
+    template_id = (
+        SchemaTemplate.objects.filter(fingerprint=fingerprint).values_list("pk", flat=True).first()
+    )
+    if template_id is None:
+        template = schema_template_rebuild()
+    elif template_id in _templates_read:
+        return _templates_read[template_id]
+    else:
+        template = SchemaTemplate.objects.get(pk=template_id)
+    _templates_read[template.pk] = template
+    return template
+
+
+_templates_read: dict[int, SchemaTemplate] = {}
 
 
 def schema_template_rebuild() -> SchemaTemplate:
@@ -146,7 +157,10 @@ def template_sql_from_schema(schema_name: str) -> str:
 
 def schema_ddl(schema_name: str) -> str:
     """`pg_dump --schema-only` of one schema, its name replaced by the placeholder."""
-    return _with_placeholder(pg_dump(["--schema-only", f"--schema={schema_name}"]), schema_name)
+    dump = pg_dump(["--schema-only", f"--schema={schema_name}"])
+    # `\restrict <random key>` (pg_dump 15.14+) differs on every run; it is not schema.
+    lines = [line for line in dump.splitlines() if not line.startswith("\\")]
+    return _with_placeholder("\n".join(lines), schema_name)
 
 
 def _with_placeholder(sql: str, schema_name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import zoneinfo
@@ -26,8 +27,14 @@ def validate_schema_name(value: str) -> None:
         raise ValidationError(f"{value!r} is not a valid clinic schema name.")
 
 
+@functools.cache
+def known_time_zones() -> frozenset[str]:
+    """IANA zone names; read once per process (listing them walks the tz database)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
 def validate_time_zone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if value not in known_time_zones():
         raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/London).")
 
 
@@ -112,4 +119,10 @@ class Domain(DomainMixin):
         return str(self.domain)
 
 
-__all__ = ["Clinic", "Domain", "generate_schema_name", "validate_schema_name"]
+__all__ = [
+    "Clinic",
+    "Domain",
+    "generate_schema_name",
+    "known_time_zones",
+    "validate_schema_name",
+]
