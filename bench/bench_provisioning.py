@@ -21,7 +21,6 @@ import sys
 import time
 from collections.abc import Callable
 
-from django.core.management import call_command
 from django.db import connection, transaction
 
 from provisioning.services import clinic_create
@@ -100,9 +99,8 @@ def _progress(line: str) -> None:
 
 
 def run() -> tuple[str, bool]:
-    call_command("check", verbosity=0)  # settle imports before the first timing
     fleet = Fleet()
-    fleet.grow_to(5)
+    fleet.grow_to(5)  # warm-up: imports, the template, PostgreSQL's caches
     early = statistics.median(fleet.clinic_create() for _ in range(MEASURED))
     early_replay = _median(MEASURED, _ddl_replay)
     early_migrate = _median(MIGRATE_SAMPLES, _migrate_on_create)

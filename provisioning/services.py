@@ -181,10 +181,15 @@ def clinic_create(
         with tenant_context(clinic):
             audit_record(actor=actor, action="clinic.create", target=clinic, details={})
             if owner is not None:
-                Membership.objects.create(
+                membership = Membership.objects.create(
                     user=owner, clinic=clinic, role=Role.OWNER, invited_by=actor
                 )
-                audit_record(actor=actor, action="membership.created", details={"user": owner.pk})
+                audit_record(
+                    actor=actor,
+                    action="clinic.owner_added",
+                    target=membership,
+                    details={"user": owner.pk},
+                )
             else:
                 owner_invite_create(actor=actor, clinic=clinic, email=owner_email)
         step(ProvisioningStep.ACTIVATE)

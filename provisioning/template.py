@@ -34,6 +34,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 
+from drcrm.tenancy import tenant_connection
 from provisioning.models import SchemaTemplate
 
 # Not a clinic (no registry row), so django-tenants' own commands never touch it.
@@ -75,15 +76,15 @@ def schema_template_current() -> SchemaTemplate:
     )
     if template_id is None:
         template = schema_template_rebuild()
-    elif template_id in _templates_read:
-        return _templates_read[template_id]
+    elif (template_id, fingerprint) in _templates_read:
+        return _templates_read[template_id, fingerprint]
     else:
         template = SchemaTemplate.objects.get(pk=template_id)
-    _templates_read[template.pk] = template
+    _templates_read[template.pk, template.fingerprint] = template
     return template
 
 
-_templates_read: dict[int, SchemaTemplate] = {}
+_templates_read: dict[tuple[int, str], SchemaTemplate] = {}
 
 
 def schema_template_rebuild() -> SchemaTemplate:
@@ -95,7 +96,7 @@ def schema_template_rebuild() -> SchemaTemplate:
     if connection.in_atomic_block:
         raise RuntimeError("the schema template is built outside transactions")
     fingerprint = current_fingerprint()
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [TEMPLATE_LOCK_KEY])
     try:
@@ -116,7 +117,7 @@ def schema_template_rebuild() -> SchemaTemplate:
             )
         return template
     finally:
-        connection.set_schema_to_public()
+        tenant_connection.set_schema_to_public()
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [TEMPLATE_LOCK_KEY])
 
@@ -132,7 +133,7 @@ def _migrate_template_schema() -> None:
         interactive=False,
         verbosity=0,
     )
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
 
 
 def schema_create_from_template(schema_name: str, template: SchemaTemplate) -> None:

@@ -151,13 +151,39 @@ def _manage(*args: str, env: dict[str, str]) -> None:
         raise SystemExit(f"manage.py {' '.join(args)} failed (exit {result.returncode}).")
 
 
+def _manage_succeeds(*args: str, env: dict[str, str]) -> bool:
+    """Whether `manage.py ARGS` exits 0 (its output is not shown)."""
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "manage.py"), *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return result.returncode == 0
+
+
+def prepare(env: dict[str, str]) -> None:
+    """Migrations (`public`, then every clinic), the demo clinic if missing, its demo data.
+
+    Each step is idempotent, so re-running `make run` on the data in `.run/` is cheap."""
+    from provisioning.demo import DEMO_CLINIC, DEMO_OWNER_EMAIL, DEMO_SUBDOMAIN
+
+    _manage("migrate_schemas", "--shared", "--verbosity", "0", env=env)
+    _manage("migrate_clinics", env=env)
+    if not _manage_succeeds("clinic", "info", DEMO_SUBDOMAIN, env=env):
+        options = [f"--{option}={value}" for option, value in DEMO_CLINIC.items()]
+        _manage(
+            "clinic", "create", *options, f"--owner-email={DEMO_OWNER_EMAIL}", "--demo", env=env
+        )
+    _manage("clinic", "seed-demo", DEMO_SUBDOMAIN, env=env)
+
+
 def run() -> int:
     """`make run`: services, migrations, the demo clinic, then web + worker + beat."""
     print("Starting DR. CRM ...")
     with services() as service_env:
         env = {**os.environ, **service_env}
-        _manage("migrate", "--verbosity", "0", env=env)
-        _manage("demo_clinic", env=env)
+        prepare(env)
         _print_welcome()
         # Beat keeps its schedule under .run/, which only the embedded services create:
         # with DATABASE_URL and REDIS_URL set, nothing else has made the folder.
@@ -192,14 +218,21 @@ def run() -> int:
 
 
 def _print_welcome() -> None:
-    from provisioning.demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD
+    from provisioning.demo import DEMO_PASSWORD, DEMO_STAFF, DEMO_SUBDOMAIN, demo_email
 
+    logins = "\n".join(
+        f"                {demo_email(person, DEMO_SUBDOMAIN):<30} {person.role}"
+        for person in DEMO_STAFF
+    )
     print(
         "\n  DR. CRM is running. Ctrl-C stops everything.\n"
         f"  Public site   http://localhost:{WEB_PORT}/\n"
-        f"  Demo clinic   http://demo.localhost:{WEB_PORT}/\n"
-        f"  Sign in as    {DEMO_OWNER_EMAIL} / {DEMO_OWNER_PASSWORD}\n"
-        f"  API docs      http://demo.localhost:{WEB_PORT}/api/v1/docs/\n"
+        f"  Operators     http://localhost:{WEB_PORT}/operator/"
+        "  (make one: manage.py operator create)\n"
+        f"  Demo clinic   http://{DEMO_SUBDOMAIN}.localhost:{WEB_PORT}/\n"
+        f"  Sign in as    {demo_email(DEMO_STAFF[0], DEMO_SUBDOMAIN)} / {DEMO_PASSWORD}\n"
+        f"  Demo staff    (same password)\n{logins}\n"
+        f"  API docs      http://{DEMO_SUBDOMAIN}.localhost:{WEB_PORT}/api/v1/docs/\n"
     )
 
 

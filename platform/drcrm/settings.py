@@ -146,6 +146,11 @@ TENANT_APPS = [
     "tenant_apps.audit",
     "tenant_apps.api_tokens",
 ]
+# `make bench` only (bench/__main__.py sets DRCRM_BENCH=1): a tenant app whose migrations
+# the fleet-migration benchmark switches between (bench/fleet_app).
+if env_bool("DRCRM_BENCH", default=False):
+    TENANT_APPS += ["bench.fleet_app"]
+    MIGRATION_MODULES = {"bench_fleet": "bench.fleet_app.migrations_v1"}
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
 TENANT_MODEL = "clinics.Clinic"
@@ -241,6 +246,8 @@ CACHES = {
 # map when Redis does not answer.
 CLINIC_ROUTING_CHECK_INTERVAL = env_int("CLINIC_ROUTING_CHECK_INTERVAL", 1)
 CLINIC_ROUTING_FALLBACK_TTL = env_int("CLINIC_ROUTING_FALLBACK_TTL", 10)
+# Worker processes of `manage.py migrate_clinics` (each migrates one clinic schema at a time).
+FLEET_MIGRATION_WORKERS = env_int("FLEET_MIGRATION_WORKERS", 2)
 
 # --- sessions, cookies, CSRF: the session cookie is the only cookie we ever set ---------
 # Django's database sessions with a user column, so people can list and end their own.
@@ -255,6 +262,8 @@ SESSION_COOKIE_AGE = 12 * 60 * 60  # absolute lifetime
 SESSION_ABSOLUTE_LIFETIME_SECONDS = env_int("SESSION_ABSOLUTE_LIFETIME_SECONDS", 12 * 60 * 60)
 # How often an active session records that it was seen: bounds writes to one a minute.
 SESSION_TOUCH_INTERVAL_SECONDS = 60
+# Operators (public site) sign out after this many idle minutes, whatever any clinic says.
+OPERATOR_SESSION_IDLE_MINUTES = env_int("OPERATOR_SESSION_IDLE_MINUTES", 15)
 # Failed sign-ins per email and clinic before a lock, the window they count in, the lock.
 SIGN_IN_MAX_FAILURES = env_int("SIGN_IN_MAX_FAILURES", 5)
 SIGN_IN_FAILURE_WINDOW_SECONDS = env_int("SIGN_IN_FAILURE_WINDOW_SECONDS", 15 * 60)
@@ -318,6 +327,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Requests per operator token on /api/platform/v1/ (shared_apps/operators/authentication.py).
+OPERATOR_API_THROTTLE_RATE = env("OPERATOR_API_THROTTLE_RATE", "300/minute")
 SPECTACULAR_SETTINGS = {
     "TITLE": "DR. CRM API",
     "DESCRIPTION": (

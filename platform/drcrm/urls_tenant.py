@@ -8,6 +8,7 @@ from django.urls import URLPattern, URLResolver, include, path
 
 from drcrm import views
 from drcrm.api import ApiDocsView, ApiRootApi, ApiSchemaApi
+from provisioning import views as provisioning_views
 from shared_apps.accounts import views as account_views
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -22,6 +23,8 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("sign-in/", account_views.sign_in, name="sign-in"),
     path("sign-out/", account_views.sign_out, name="sign-out"),
+    # The new owner's hand-off from the public site's signup (provisioning/views.py).
+    path("welcome/<str:token>/", provisioning_views.welcome, name="signup-welcome"),
     # Each app's pages, under the prefixes its urls.py spells out in full.
     path("", include("shared_apps.two_factor.urls")),  # sign-in/two-factor/, profile/two-factor/
     path("", include("shared_apps.staff.urls")),  # staff/, invite/<token>/

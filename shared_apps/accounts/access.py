@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 ANYONE = "anyone"
 ANY_MEMBER = "any-member"
+# Platform operators, on the public site only (the operator API and console); no role in
+# any clinic grants it, so a clinic's ClinicAccess never lets it through.
+OPERATOR = "operator"
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 

@@ -24,8 +24,27 @@ END_MESSAGES = {
 }
 
 
+def on_public_site(request: HttpRequest) -> bool:
+    return bool(getattr(getattr(request, "tenant", None), "is_public", False))
+
+
+def operator_session_valid(request: HttpRequest) -> bool:
+    """A session on the public site belongs to an active operator who passed two-factor."""
+    user = request.user
+    return (
+        user.is_authenticated
+        and user.is_active
+        and bool(getattr(user, "is_operator", False))
+        and request.session.get(store.SIGN_IN_METHOD) in SECOND_FACTOR_METHODS
+    )
+
+
 class ClinicMembershipMiddleware:
-    """Refuse any authenticated request from a user who is not (or no longer) a member here."""
+    """Refuse any authenticated request from a user who is not (or no longer) a member here.
+
+    On the public site the only sessions are the operator console's: a user stays signed
+    in there only while an active operator, and only if the session passed two-factor.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -35,12 +54,17 @@ class ClinicMembershipMiddleware:
         clinic_id = getattr(getattr(request, "tenant", None), "pk", None)
         if user.is_authenticated:
             membership = None
-            if clinic_id is not None:
-                membership = get_active_membership(user=user, clinic_id=clinic_id)
-            if membership is None:
-                # Checked on every request, not at sign-in only: removing someone from a
-                # clinic takes effect on their very next click.
-                logout(request)
+            if on_public_site(request):
+                # Revoking the operator flag takes effect on the very next click, too.
+                if not operator_session_valid(request):
+                    logout(request)
+            else:
+                if clinic_id is not None:
+                    membership = get_active_membership(user=user, clinic_id=clinic_id)
+                if membership is None:
+                    # Checked on every request, not at sign-in only: removing someone from a
+                    # clinic takes effect on their very next click.
+                    logout(request)
             request.membership = membership  # type: ignore[attr-defined]
         else:
             request.membership = None  # type: ignore[attr-defined]
@@ -48,7 +72,8 @@ class ClinicMembershipMiddleware:
 
 
 class SessionPolicyMiddleware:
-    """Ends sessions that sat idle too long (per clinic) or outlived the absolute lifetime.
+    """Ends sessions that sat idle too long (per clinic; on the public site the operator
+    console's fixed OPERATOR_SESSION_IDLE_MINUTES) or outlived the absolute lifetime.
 
     The policy clock lives in the session data. "Last seen" is written at most once per
     SESSION_TOUCH_INTERVAL_SECONDS, so an active user costs one session write a minute,

@@ -84,11 +84,16 @@ class SignInThrottle(models.Model):
 
     In PostgreSQL rather than Redis so the lock holds when Redis is down. Keyed by the
     address as typed (lower-cased), whether or not an account exists: the lock must not
-    tell an attacker which addresses are real.
+    tell an attacker which addresses are real. `clinic` is empty for the public site's
+    operator sign-in, which is throttled the same way.
     """
 
     clinic = models.ForeignKey(
-        "clinics.Clinic", on_delete=models.CASCADE, related_name="sign_in_throttles"
+        "clinics.Clinic",
+        on_delete=models.CASCADE,
+        related_name="sign_in_throttles",
+        null=True,
+        blank=True,
     )
     email = models.CharField(max_length=254)
     failures = models.PositiveIntegerField(default=0)
@@ -98,6 +103,12 @@ class SignInThrottle(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["clinic", "email"], name="sign_in_throttle_per_email"),
+            # NULLs are distinct in a unique index: the public site needs its own.
+            models.UniqueConstraint(
+                fields=["email"],
+                condition=models.Q(clinic__isnull=True),
+                name="sign_in_throttle_per_email_public",
+            ),
             models.CheckConstraint(
                 condition=models.Q(email=Lower("email")), name="sign_in_throttle_email_lower"
             ),

@@ -4,6 +4,7 @@ import math
 from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from shared_apps.accounts.models import Membership, SignInThrottle, User
@@ -30,10 +31,19 @@ def sign_in_locked_message(until: datetime) -> str:
     )
 
 
-def sign_in_locked_until(*, clinic_id: int, email: str) -> datetime | None:
-    """When the lock on this address at this clinic ends, or None if it may try now."""
-    throttle = SignInThrottle.objects.filter(clinic_id=clinic_id, email=email.strip().lower())
+def sign_in_locked_until(*, clinic_id: int | None, email: str) -> datetime | None:
+    """When the lock on this address at this clinic (None: the public site) ends, or None
+    if it may try now."""
+    throttle = sign_in_throttles_of(clinic_id=clinic_id, email=email)
     locked_until = throttle.values_list("locked_until", flat=True).first()
     if locked_until is None or locked_until <= timezone.now():
         return None
     return locked_until
+
+
+def sign_in_throttles_of(*, clinic_id: int | None, email: str) -> QuerySet[SignInThrottle]:
+    """The throttle row of this address at this clinic, or on the public site (None)."""
+    throttles = SignInThrottle.objects.filter(email=email.strip().lower())
+    if clinic_id is None:
+        return throttles.filter(clinic__isnull=True)
+    return throttles.filter(clinic_id=clinic_id)

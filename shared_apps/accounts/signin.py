@@ -47,7 +47,11 @@ def safe_next(request: HttpRequest, candidate: str | None) -> str:
 
 
 def idle_seconds(request: HttpRequest) -> int:
-    minutes = getattr(getattr(request, "tenant", None), "session_idle_minutes", None)
+    tenant = getattr(request, "tenant", None)
+    if getattr(tenant, "is_public", False):
+        # The operator console: one short, fixed timeout for everyone who runs the fleet.
+        return int(settings.OPERATOR_SESSION_IDLE_MINUTES) * 60
+    minutes = getattr(tenant, "session_idle_minutes", None)
     return int(minutes or 30) * 60
 
 

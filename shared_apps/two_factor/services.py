@@ -1,7 +1,7 @@
 """Writes about a person's second factor: their authenticator secret and recovery codes.
 
 Devices and codes are global (public schema); the audit rows go to the clinic the
-request is on, so each function must run on a clinic schema, as clinic requests do.
+request is on, or to the operator trail on the public site (operator sign-in).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from shared_apps.accounts.models import User
+from shared_apps.operators.services import security_event_record
 from shared_apps.two_factor import totp
 from shared_apps.two_factor.models import RecoveryCode, TotpDevice
 from shared_apps.two_factor.secret_box import UnreadableSecret, reseal, seal
 from shared_apps.two_factor.selectors import clinics_requiring_two_factor, readable_secret
-from tenant_apps.audit.services import audit_record
 
 RECOVERY_CODE_COUNT = 10
 # No 0/o, 1/l/i: a code copied from paper must not be ambiguous. 31^8 is about 2^39.6,
@@ -100,7 +100,7 @@ def totp_device_confirm(*, user: User, code: str) -> list[str] | None:
         device.last_used_step = step
         device.save(update_fields=["secret", "pending_secret", "confirmed_at", "last_used_step"])
         codes = _recovery_codes_replace(user)
-        audit_record(
+        security_event_record(
             actor=user,
             action="two_factor.enabled",
             target=user,
@@ -126,7 +126,7 @@ def totp_verify(*, user: User, code: str) -> bool:
         if device is not None and secret is not None:
             step = totp.matching_step(secret, code, after_step=device.last_used_step)
         if device is None or step is None:
-            audit_record(
+            security_event_record(
                 actor=None,
                 actor_email=user.email,
                 action="two_factor.failed",
@@ -153,7 +153,7 @@ def recovery_code_use(*, user: User, code: str) -> bool:
             .first()
         )
         if recovery is None:
-            audit_record(
+            security_event_record(
                 actor=None,
                 actor_email=user.email,
                 action="two_factor.failed",
@@ -164,7 +164,7 @@ def recovery_code_use(*, user: User, code: str) -> bool:
         recovery.used_at = timezone.now()
         recovery.save(update_fields=["used_at"])
         left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
-        audit_record(
+        security_event_record(
             actor=user,
             action="two_factor.recovery_code_used",
             target=user,
@@ -180,7 +180,7 @@ def recovery_codes_regenerate(*, user: User) -> list[str]:
         if device is None or not device.is_confirmed:
             raise ValidationError("Two-factor sign-in is off.", code="off")
         codes = _recovery_codes_replace(user)
-        audit_record(
+        security_event_record(
             actor=user,
             action="two_factor.recovery_codes_regenerated",
             target=user,
@@ -207,7 +207,7 @@ def totp_device_remove(*, user: User) -> None:
         deleted, _ = TotpDevice.objects.filter(user=user).delete()
         RecoveryCode.objects.filter(user=user).delete()
         if deleted:
-            audit_record(actor=user, action="two_factor.disabled", target=user, details={})
+            security_event_record(actor=user, action="two_factor.disabled", target=user, details={})
 
 
 def totp_device_reseal(*, device_id: int) -> bool:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -118,6 +120,130 @@ def _clinic(request: HttpRequest) -> Any:
     return request.tenant  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True)
+class SecondFactorPages:
+    """One site's second sign-in step: a clinic's, or the operator console's.
+
+    Both sites run the same two steps (`second_factor_verify_step`,
+    `second_factor_enrol_step`) so their rules cannot drift apart; this says where each
+    site's pages and templates are, which throttle counts the failures, and how it
+    finishes a sign-in.
+    """
+
+    sign_in_url: str
+    verify_url: str
+    enrol_url: str
+    verify_template: str
+    enrol_template: str
+    codes_template: str
+    # The clinic whose sign-in lock counts failures (None: the public site's own lock).
+    throttle_clinic_id: Callable[[HttpRequest], int | None]
+    # Finish signing in (request, user, next_url, method, just_enrolled); returns where to
+    # go next.
+    complete: Callable[[HttpRequest, User, str, str, bool], HttpResponse]
+
+
+def second_factor_verify_step(
+    request: HttpRequest, pages: SecondFactorPages, user: User, next_url: str
+) -> HttpResponse:
+    """The code (or recovery code) form, for a pending user who has an authenticator."""
+    clinic_id = pages.throttle_clinic_id(request)
+    data = request.POST if request.method == "POST" else None
+    use_recovery = (data if data is not None else request.GET).get("method") == "recovery"
+    form: TotpCodeForm | RecoveryCodeForm = (
+        RecoveryCodeForm(data) if use_recovery else TotpCodeForm(data)
+    )
+    if data is not None:
+        locked_until = sign_in_locked_until(clinic_id=clinic_id, email=user.email)
+        if locked_until is not None:
+            return _locked_out(request, pages, locked_until)
+        if form.is_valid():
+            if _second_factor_valid(user, form):
+                sign_in_failures_clear(clinic_id=clinic_id, email=user.email)
+                method = "recovery_code" if use_recovery else "totp"
+                return pages.complete(request, user, next_url, method, False)
+            locked_until = sign_in_failure_record(clinic_id=clinic_id, email=user.email)
+            if locked_until is not None:
+                return _locked_out(request, pages, locked_until)
+            if use_recovery:
+                _wrong(form, "recovery_code", WRONG_RECOVERY_CODE)
+            else:
+                _wrong(form, "code", WRONG_CODE)
+    context = {
+        "form": form,
+        "use_recovery": use_recovery,
+        "pending_email": user.email,
+        "pages": pages,
+    }
+    return render(request, pages.verify_template, context, status=400 if form.errors else 200)
+
+
+def second_factor_enrol_step(
+    request: HttpRequest, pages: SecondFactorPages, user: User, next_url: str
+) -> HttpResponse:
+    """Setting up an authenticator while signing in (the site requires one)."""
+    state = request.session.get(ENROL_KEY) or {}
+    if state.get("user_id") != user.pk:
+        state = {}
+    if request.method == "POST" and request.POST.get("action") == "continue":
+        return _enrol_finish(request, pages, user, next_url, state)
+    if confirmed_device_of(user) is not None:
+        # Set up already (another tab, or the codes page was left): prove it as usual.
+        # The recovery codes are never shown again.
+        request.session.pop(ENROL_KEY, None)
+        return redirect(pages.verify_url)
+
+    secret = secret_being_set_up(user=user)
+    if secret is None or state.get("fingerprint") != _fingerprint(secret):
+        # Only a secret this browser was shown is reused: reloading the page, or signing
+        # in again after the pending step timed out, keeps the code already scanned.
+        secret = totp_device_start(user=user)
+        request.session[ENROL_KEY] = {"user_id": user.pk, "fingerprint": _fingerprint(secret)}
+
+    form = TotpCodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        codes = totp_device_confirm(user=user, code=form.cleaned_data["code"])
+        if codes is not None:
+            request.session[ENROL_KEY] = {"user_id": user.pk, "confirmed_at": time.time()}
+            # A fresh pending clock to copy the codes down, and a new session key.
+            pending_sign_in_start(request, user, next_url=next_url)
+            return render(request, pages.codes_template, {**_codes_context(codes), "pages": pages})
+        _wrong(form, "code", WRONG_SETUP_CODE)
+    context = {"form": form, "pages": pages, **_setup_context(secret, user)}
+    return render(request, pages.enrol_template, context, status=400 if form.errors else 200)
+
+
+def _enrol_finish(
+    request: HttpRequest,
+    pages: SecondFactorPages,
+    user: User,
+    next_url: str,
+    state: dict[str, Any],
+) -> HttpResponse:
+    """ "I saved them, continue": the second factor was shown a moment ago, at confirmation."""
+    confirmed_at = state.get("confirmed_at")
+    fresh = isinstance(confirmed_at, float) and time.time() - confirmed_at <= PENDING_SECONDS
+    request.session.pop(ENROL_KEY, None)
+    if not fresh or confirmed_device_of(user) is None:
+        return redirect(pages.enrol_url)  # which sends to the code page if set up
+    return pages.complete(request, user, next_url, "totp", True)
+
+
+def _locked_out(request: HttpRequest, pages: SecondFactorPages, until: datetime) -> HttpResponse:
+    # Locked: the pending sign-in is dropped, so the password must be typed again after
+    # the pause, and the lock holds on the password form too.
+    pending_sign_in_cancel(request)
+    request.session.pop(ENROL_KEY, None)
+    messages.error(request, sign_in_locked_message(until))
+    return redirect(pages.sign_in_url)
+
+
+def _second_factor_valid(user: User, form: TotpCodeForm | RecoveryCodeForm) -> bool:
+    if isinstance(form, RecoveryCodeForm):
+        return recovery_code_use(user=user, code=form.cleaned_data["recovery_code"])
+    return totp_verify(user=user, code=form.cleaned_data["code"])
+
+
 # ---- the second step of signing in ------------------------------------------------------
 
 
@@ -131,13 +257,32 @@ def _pending(request: HttpRequest) -> tuple[User, str] | None:
     return pending
 
 
-def _locked_out(request: HttpRequest, until: datetime) -> HttpResponse:
-    # Locked: the pending sign-in is dropped, so the password must be typed again after
-    # the pause, and the lock holds on the password form too.
-    pending_sign_in_cancel(request)
-    request.session.pop(ENROL_KEY, None)
-    messages.error(request, sign_in_locked_message(until))
-    return redirect("sign-in")
+def _clinic_sign_in_complete(
+    request: HttpRequest, user: User, next_url: str, method: str, just_enrolled: bool
+) -> HttpResponse:
+    sign_in_complete(request, user, method=method)
+    if method == "recovery_code":
+        left = recovery_codes_left(user=user)
+        messages.warning(
+            request,
+            f"You signed in with a recovery code; {left} left. If you lost your phone, "
+            "move two-factor sign-in to a new one on your profile.",
+        )
+    if just_enrolled:
+        messages.success(request, "Two-factor sign-in is on.")
+    return redirect(safe_next(request, next_url))
+
+
+CLINIC_PAGES = SecondFactorPages(
+    sign_in_url="sign-in",
+    verify_url="two-factor-verify",
+    enrol_url="two-factor-enrol",
+    verify_template="two_factor/verify.html",
+    enrol_template="two_factor/enrol.html",
+    codes_template="two_factor/enrol_codes.html",
+    throttle_clinic_id=lambda request: _clinic(request).pk,
+    complete=_clinic_sign_in_complete,
+)
 
 
 @public_view
@@ -158,49 +303,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         pending_sign_in_cancel(request)
         messages.info(request, "Please sign in again.")
         return redirect("sign-in")
-
-    data = request.POST if request.method == "POST" else None
-    use_recovery = (data if data is not None else request.GET).get("method") == "recovery"
-    form: TotpCodeForm | RecoveryCodeForm = (
-        RecoveryCodeForm(data) if use_recovery else TotpCodeForm(data)
-    )
-    if data is not None:
-        locked_until = sign_in_locked_until(clinic_id=clinic.pk, email=user.email)
-        if locked_until is not None:
-            return _locked_out(request, locked_until)
-        if form.is_valid():
-            if _second_factor_valid(user, form):
-                return _verified(request, user, next_url, use_recovery=use_recovery)
-            locked_until = sign_in_failure_record(clinic_id=clinic.pk, email=user.email)
-            if locked_until is not None:
-                return _locked_out(request, locked_until)
-            if use_recovery:
-                _wrong(form, "recovery_code", WRONG_RECOVERY_CODE)
-            else:
-                _wrong(form, "code", WRONG_CODE)
-    context = {"form": form, "use_recovery": use_recovery, "pending_email": user.email}
-    return render(request, "two_factor/verify.html", context, status=400 if form.errors else 200)
-
-
-def _second_factor_valid(user: User, form: TotpCodeForm | RecoveryCodeForm) -> bool:
-    if isinstance(form, RecoveryCodeForm):
-        return recovery_code_use(user=user, code=form.cleaned_data["recovery_code"])
-    return totp_verify(user=user, code=form.cleaned_data["code"])
-
-
-def _verified(
-    request: HttpRequest, user: User, next_url: str, *, use_recovery: bool
-) -> HttpResponse:
-    sign_in_failures_clear(clinic_id=_clinic(request).pk, email=user.email)
-    sign_in_complete(request, user, method="recovery_code" if use_recovery else "totp")
-    if use_recovery:
-        left = recovery_codes_left(user=user)
-        messages.warning(
-            request,
-            f"You signed in with a recovery code; {left} left. If you lost your phone, "
-            "move two-factor sign-in to a new one on your profile.",
-        )
-    return redirect(safe_next(request, next_url))
+    return second_factor_verify_step(request, CLINIC_PAGES, user, next_url)
 
 
 # ---- setting up two-factor while signing in (clinic requires it) ------------------------
@@ -215,49 +318,7 @@ def two_factor_enrol(request: HttpRequest) -> HttpResponse:
     if pending is None:
         return redirect("sign-in")
     user, next_url = pending
-    state = request.session.get(ENROL_KEY) or {}
-    if state.get("user_id") != user.pk:
-        state = {}
-    if request.method == "POST" and request.POST.get("action") == "continue":
-        return _enrol_finish(request, user, next_url, state)
-    if confirmed_device_of(user) is not None:
-        # Set up already (another tab, or the codes page was left): prove it as usual.
-        # The recovery codes are never shown again.
-        request.session.pop(ENROL_KEY, None)
-        return redirect("two-factor-verify")
-
-    secret = secret_being_set_up(user=user)
-    if secret is None or state.get("fingerprint") != _fingerprint(secret):
-        # Only a secret this browser was shown is reused: reloading the page, or signing
-        # in again after the pending step timed out, keeps the code already scanned.
-        secret = totp_device_start(user=user)
-        request.session[ENROL_KEY] = {"user_id": user.pk, "fingerprint": _fingerprint(secret)}
-
-    form = TotpCodeForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        codes = totp_device_confirm(user=user, code=form.cleaned_data["code"])
-        if codes is not None:
-            request.session[ENROL_KEY] = {"user_id": user.pk, "confirmed_at": time.time()}
-            # A fresh pending clock to copy the codes down, and a new session key.
-            pending_sign_in_start(request, user, next_url=next_url)
-            return render(request, "two_factor/enrol_codes.html", _codes_context(codes))
-        _wrong(form, "code", WRONG_SETUP_CODE)
-    context = {"form": form, **_setup_context(secret, user)}
-    return render(request, "two_factor/enrol.html", context, status=400 if form.errors else 200)
-
-
-def _enrol_finish(
-    request: HttpRequest, user: User, next_url: str, state: dict[str, Any]
-) -> HttpResponse:
-    """ "I saved them, continue": the second factor was shown a moment ago, at confirmation."""
-    confirmed_at = state.get("confirmed_at")
-    fresh = isinstance(confirmed_at, float) and time.time() - confirmed_at <= PENDING_SECONDS
-    request.session.pop(ENROL_KEY, None)
-    if not fresh or confirmed_device_of(user) is None:
-        return redirect("two-factor-enrol")  # which sends to the code page if set up
-    sign_in_complete(request, user, method="totp")
-    messages.success(request, "Two-factor sign-in is on.")
-    return redirect(safe_next(request, next_url))
+    return second_factor_enrol_step(request, CLINIC_PAGES, user, next_url)
 
 
 # ---- the profile page ------------------------------------------------------------------

@@ -4,35 +4,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinics', '0002_clinic_security_settings'),
+        ("clinics", "0002_clinic_security_settings"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='clinic',
-            name='country',
+            model_name="clinic",
+            name="country",
             field=models.CharField(blank=True, max_length=2),
         ),
         migrations.AddField(
-            model_name='clinic',
-            name='plan',
-            field=models.CharField(choices=[('trial', 'Trial'), ('standard', 'Standard'), ('premium', 'Premium')], default='trial', max_length=20),
+            model_name="clinic",
+            name="plan",
+            field=models.CharField(
+                choices=[("trial", "Trial"), ("standard", "Standard"), ("premium", "Premium")],
+                default="trial",
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='clinic',
-            name='schema_fingerprint',
+            model_name="clinic",
+            name="schema_fingerprint",
             field=models.CharField(blank=True, db_index=True, max_length=64),
         ),
         migrations.AddField(
-            model_name='clinic',
-            name='status_changed_at',
+            model_name="clinic",
+            name="status_changed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='clinic',
-            name='status',
-            field=models.CharField(choices=[('provisioning', 'Being set up'), ('active', 'Active'), ('suspended', 'Suspended'), ('maintenance', 'Being upgraded')], default='provisioning', max_length=20),
+            model_name="clinic",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("provisioning", "Being set up"),
+                    ("active", "Active"),
+                    ("suspended", "Suspended"),
+                    ("maintenance", "Being upgraded"),
+                ],
+                default="provisioning",
+                max_length=20,
+            ),
         ),
     ]

@@ -54,8 +54,24 @@ PUBLIC_URLS = {
         "api-schema",
         "api-docs",
         "api-token-create",
+        "signup-welcome",  # the new owner's one-time hand-off from the public signup
     },
-    "public": {"landing", "privacy", "find-my-clinic"},
+    "public": {
+        "landing",
+        "privacy",
+        "find-my-clinic",
+        # Self-service signup: each page past the form needs a token only its person has.
+        "signup",
+        "signup-check-subdomain",
+        "signup-verify",
+        "signup-progress",
+        "signup-status",
+        "signup-continue",
+        # The operator console's sign-in steps; every other console page is operator_view.
+        "operator-sign-in",
+        "operator-two-factor-verify",
+        "operator-two-factor-enrol",
+    },
 }
 
 
