@@ -173,19 +173,22 @@ def _with_placeholder(sql: str, schema_name: str) -> str:
 
 
 def pg_dump(arguments: list[str]) -> str:
-    """Run pg_dump against the default database; returns its output."""
-    database = settings.DATABASES["default"]
-    env = {**os.environ, "PGPASSWORD": str(database.get("PASSWORD") or "")}
+    """Run pg_dump against the database this process is connected to; returns its output."""
+    # The live connection's own parameters: DATABASE_URL may name a Unix socket directory
+    # in its query string (the embedded server of `make run`), which settings keep apart.
+    connection.ensure_connection()
+    info = connection.connection.info
+    env = {**os.environ, "PGPASSWORD": info.password or ""}
     command = [
         pg_dump_path(),
         "--no-owner",
         "--no-privileges",
         "--no-comments",
-        f"--host={database.get('HOST') or 'localhost'}",
-        f"--port={database.get('PORT') or 5432}",
-        f"--username={database.get('USER') or 'postgres'}",
+        f"--host={info.host}",
+        f"--port={info.port}",
+        f"--username={info.user}",
         *arguments,
-        str(database["NAME"]),
+        info.dbname,
     ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     if done.returncode != 0:
