@@ -280,8 +280,6 @@ def clinic_suspend(*, actor: User | None, clinic: Clinic, reason: str) -> Clinic
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": ["Say why the clinic is suspended."]})
-    if len(reason) > 500:
-        raise ValidationError({"reason": ["Use at most 500 characters."]})
     return _status_change(
         actor=actor,
         clinic=clinic,
@@ -294,8 +292,6 @@ def clinic_suspend(*, actor: User | None, clinic: Clinic, reason: str) -> Clinic
 
 def clinic_resume(*, actor: User | None, clinic: Clinic, reason: str = "") -> Clinic:
     """Open a suspended clinic again."""
-    if len(reason.strip()) > 500:
-        raise ValidationError({"reason": ["Use at most 500 characters."]})
     return _status_change(
         actor=actor,
         clinic=clinic,
@@ -315,6 +311,8 @@ def _status_change(
     reason: str,
     action: str,
 ) -> Clinic:
+    if len(reason) > 500:
+        raise ValidationError({"reason": ["Use at most 500 characters."]})
     with schema_context(settings.PUBLIC_SCHEMA_NAME), transaction.atomic():
         clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
         if clinic.status not in allowed_from:
