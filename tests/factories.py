@@ -36,6 +36,8 @@ def clinic_make(
         name=name or f"Clinic {n}",
         subdomain=subdomain,
         clinic_type=kw.pop("clinic_type", Clinic.ClinicType.DENTAL),
+        country=kw.pop("country", "GB"),
+        time_zone=kw.pop("time_zone", "Europe/London"),
         owner=owner or user_create(email=f"owner@{subdomain}.example"),
         **kw,
     )

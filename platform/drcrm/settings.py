@@ -135,6 +135,7 @@ SHARED_APPS = [
     "django.contrib.auth",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -145,6 +146,7 @@ TENANT_APPS = [
     "shared_apps.user_sessions",
     "tenant_apps.audit",
     "tenant_apps.api_tokens",
+    "tenant_apps.patients",
 ]
 # `make bench` only (bench/__main__.py sets DRCRM_BENCH=1): a tenant app whose migrations
 # the fleet-migration benchmark switches between (bench/fleet_app).

@@ -17,3 +17,8 @@ def current_schema_name() -> str:
 
 def on_public_schema() -> bool:
     return current_schema_name() == settings.PUBLIC_SCHEMA_NAME
+
+
+def current_clinic() -> Any:
+    """The clinic whose schema the connection is on (None or a stand-in on `public`)."""
+    return getattr(tenant_connection, "tenant", None)

@@ -17,6 +17,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("tenant_apps.api_tokens.api_urls")),
     path("", include("shared_apps.staff.api_urls")),
+    path("", include("tenant_apps.patients.api_urls")),
 ]
 
 urlpatterns = [
@@ -30,7 +31,7 @@ urlpatterns = [
     path("", include("shared_apps.staff.urls")),  # staff/, invite/<token>/
     path("", include("shared_apps.profile.urls")),  # profile/, password-reset/
     path("", include("tenant_apps.api_tokens.urls")),  # profile/api-tokens/
-    path("patients/", views.patients, name="patients"),
+    path("patients/", include("tenant_apps.patients.urls")),
     path("calendar/", views.calendar, name="calendar"),
     path("billing/", views.billing, name="billing"),
     path("settings/", include("shared_apps.clinics.urls")),

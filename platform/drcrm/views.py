@@ -41,6 +41,5 @@ def _coming_soon(area: str, capability: Capability) -> Callable[[HttpRequest], H
     return area_page
 
 
-patients = _coming_soon("Patients", Capability.PATIENTS_VIEW)
 calendar = _coming_soon("Calendar", Capability.CALENDAR_VIEW)
 billing = _coming_soon("Billing", Capability.BILLING_VIEW)

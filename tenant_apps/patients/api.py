@@ -1,0 +1,3 @@
+"""DRF views and serializers of `/api/v1/patients/`."""
+
+from __future__ import annotations
