@@ -159,9 +159,111 @@ def seed_staff(seed: DemoSeed) -> str:
     return f"staff: {len(DEMO_STAFF)} people, {added} added or restored"
 
 
+DEMO_FIRST_NAMES = [
+    "Amelia",
+    "Oliver",
+    "Zoë",
+    "Mateo",
+    "Aisha",
+    "Noah",
+    "Siobhán",
+    "Liam",
+    "Chloé",
+    "Yusuf",
+    "Freya",
+    "Arjun",
+    "Léa",
+    "Kwame",
+    "Ingrid",
+    "Tomás",
+    "Mei",
+    "Hugo",
+    "Niamh",
+    "Ravi",
+]
+DEMO_LAST_NAMES = [
+    "Smith",
+    "Núñez",
+    "O'Connor",
+    "Patel",
+    "Müller",
+    "Okafor",
+    "Jones",
+    "García",
+    "Kowalski",
+    "Nguyen",
+    "Brown",
+    "Dubois",
+    "Ahmed",
+    "Lindqvist",
+    "Rossi",
+    "Williams",
+    "Kaur",
+    "Sato",
+]
+DEMO_ALLERGIES = ["Penicillin", "Latex", "Ibuprofen", "Peanuts"]
+DEMO_PATIENT_COUNT = 60
+DEMO_REFERRAL = "Demo data"
+
+
+def _demo_email_of(first: str, last: str, n: int) -> str:
+    from tenant_apps.patients.services import search_normalise
+
+    local = ".".join(
+        "".join(ch for ch in search_normalise(part) if ch.isalnum()) for part in (first, last)
+    )
+    return f"{local}.{n}@example.com"
+
+
+def seed_patients(seed: DemoSeed) -> str:
+    """Sixty patients with realistic names, phones, birthdays, a few alerts and consents."""
+    import datetime as dt
+    import random
+
+    from django_tenants.utils import tenant_context
+
+    from tenant_apps.patients.models import Patient
+    from tenant_apps.patients.services import PatientInput, consent_record, patient_create
+
+    rng = random.Random(seed.clinic.subdomain)  # noqa: S311 -- demo data, same everywhere
+    owner = seed.people.get("owner")
+    added = 0
+    with tenant_context(seed.clinic):
+        if Patient.objects.filter(referral_source=DEMO_REFERRAL).exists():
+            return "patients: already there"
+        for n in range(DEMO_PATIENT_COUNT):
+            first, last = rng.choice(DEMO_FIRST_NAMES), rng.choice(DEMO_LAST_NAMES)
+            birth = dt.date(1940, 1, 1) + dt.timedelta(days=rng.randrange(0, 30_000))
+            patient = patient_create(
+                actor=owner,
+                data=PatientInput(
+                    first_name=first,
+                    last_name=last,
+                    date_of_birth=birth,
+                    sex=rng.choice(["female", "male", "unknown"]),
+                    phone=f"+44 7911 {100000 + n:06d}",
+                    email=_demo_email_of(first, last, n),
+                    city=rng.choice(["London", "Leeds", "Bristol", "Glasgow"]),
+                    country="GB",
+                    referral_source=DEMO_REFERRAL,
+                    allergies=rng.choice(DEMO_ALLERGIES) if n % 7 == 0 else "",
+                ),
+            )
+            if n % 3 == 0:
+                consent_record(
+                    actor=owner,
+                    patient=patient,
+                    channel="whatsapp",
+                    opted_in=True,
+                    method="form",
+                )
+            added += 1
+    return f"patients: {added} added"
+
+
 # Run in order by `clinic seed-demo`; later features append theirs (after seed_staff, so
 # `seed.people` is filled).
-DEMO_SEEDERS: list[Seeder] = [seed_staff]
+DEMO_SEEDERS: list[Seeder] = [seed_staff, seed_patients]
 
 
 def demo_seed(*, clinic: Clinic) -> DemoSeed:

@@ -93,15 +93,14 @@ def _clean(data: PatientInput, *, region: str) -> dict[str, Any]:
     for name in INPUT_FIELDS:
         value = getattr(data, name)
         if isinstance(value, str):
-            if "\x00" in value:
+            if "\x00" in value:  # PostgreSQL refuses NUL in text: a field error, not a 500
                 errors[name] = ["Remove the invalid character."]
-                continue
             value = value.strip()
         values[name] = value
     if not values["first_name"]:
-        errors["first_name"] = ["Enter the first name."]
+        errors.setdefault("first_name", ["Enter the first name."])
     if not values["last_name"]:
-        errors["last_name"] = ["Enter the last name."]
+        errors.setdefault("last_name", ["Enter the last name."])
     max_lengths = {
         f.name: f.max_length for f in Patient._meta.get_fields() if hasattr(f, "max_length")
     }
@@ -270,3 +269,20 @@ def consent_record(
             details={"channel": channel, "opted_in": opted_in},
         )
     return consent
+
+
+# --- the patient page (record helper) ------------------------------------------------------
+
+
+def patient_input_check(*, data: PatientInput) -> None:
+    """Raise the ValidationError `patient_create` would, without writing anything.
+
+    The create page checks the input before it looks for duplicates, so a person fixes
+    their typing first and is only then asked whether this is someone already on file.
+    """
+    _clean(data, region=_region())
+
+
+def patient_view_record(*, actor: User | None, patient: Patient) -> None:
+    """A read audit: who opened this patient's record, and when (ids only, as every event)."""
+    audit_record(actor=actor, action="patient.viewed", target=patient, details={})

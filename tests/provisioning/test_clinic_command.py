@@ -12,12 +12,14 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django_tenants.utils import tenant_context
 
 from provisioning.demo import DEMO_PASSWORD, DEMO_STAFF, demo_email
 from shared_apps.accounts.models import Membership, User
 from shared_apps.clinics.models import Clinic
 from shared_apps.operators.models import OperatorEvent
 from shared_apps.staff.models import Invite
+from tenant_apps.patients.models import Patient, PatientConsent
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -229,8 +231,20 @@ def test_seed_demo_adds_the_staff_once(world, clinic_b, outsider_b):
     again = clinic_json("seed-demo", "clinic-b")
 
     assert (User.objects.count(), Membership.objects.count()) == counts
-    assert again["seeded"] == ["staff: 7 people, 0 added or restored"]
+    assert again["seeded"] == ["staff: 7 people, 0 added or restored", "patients: already there"]
     assert again["logins"] == seeded["logins"]
+
+
+def test_seed_demo_adds_numbered_patients_once(world, clinic_b):
+    assert clinic_json("seed-demo", "clinic-b")["seeded"][1] == "patients: 60 added"
+    with tenant_context(clinic_b):
+        numbers = list(Patient.objects.order_by("sequence").values_list("number", flat=True))
+        opted_in = PatientConsent.objects.filter(channel="whatsapp", opted_in=True).count()
+    assert numbers == [f"P-{n:06d}" for n in range(1, 61)]
+    assert opted_in == 20
+    clinic("seed-demo", "clinic-b")
+    with tenant_context(clinic_b):
+        assert Patient.objects.count() == 60
 
 
 def test_seed_demo_of_a_new_clinic_prints_everyones_login(world):
@@ -244,8 +258,9 @@ def test_seed_demo_of_a_new_clinic_prints_everyones_login(world):
     )
     lines = clinic("seed-demo", "fresh-demo").splitlines()
     assert lines[0] == "Seeded staff: 7 people, 6 added or restored"
-    assert lines[1] == f"Demo staff (password {DEMO_PASSWORD} unless shown otherwise):"
-    assert [line.split() for line in lines[2:]] == [
+    assert lines[1] == "Seeded patients: 60 added"
+    assert lines[2] == f"Demo staff (password {DEMO_PASSWORD} unless shown otherwise):"
+    assert [line.split() for line in lines[3:]] == [
         [demo_email(person, "fresh-demo"), person.role] for person in DEMO_STAFF
     ]
 
@@ -257,7 +272,8 @@ def test_seed_demo_restores_a_deactivated_or_changed_demo_member(world, clinic_b
     manager.role = "billing"
     manager.save()
     assert clinic_json("seed-demo", "clinic-b")["seeded"] == [
-        "staff: 7 people, 1 added or restored"
+        "staff: 7 people, 1 added or restored",
+        "patients: already there",
     ]
     manager.refresh_from_db()
     assert (manager.role, manager.is_active) == ("admin", True)
