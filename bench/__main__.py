@@ -16,13 +16,23 @@ def main() -> int:
     django.setup()
     from django.test.utils import setup_databases, teardown_databases
 
-    from bench import bench_fleet_migrations, bench_provisioning, bench_routing
+    from bench import (
+        bench_fleet_migrations,
+        bench_patient_search,
+        bench_provisioning,
+        bench_routing,
+    )
 
     results = []
     # A fresh database each: stock migrate_schemas visits every registered clinic, and the
     # creation benchmark measures a fleet growing from nothing, so no benchmark may meet
     # another one's clinics.
-    for benchmark in (bench_routing, bench_provisioning, bench_fleet_migrations):
+    for benchmark in (
+        bench_routing,
+        bench_provisioning,
+        bench_fleet_migrations,
+        bench_patient_search,
+    ):
         databases = setup_databases(verbosity=0, interactive=False)
         try:
             results.append(benchmark.run())

@@ -251,6 +251,11 @@ CLINIC_ROUTING_FALLBACK_TTL = env_int("CLINIC_ROUTING_FALLBACK_TTL", 10)
 # Worker processes of `manage.py migrate_clinics` (each migrates one clinic schema at a time).
 FLEET_MIGRATION_WORKERS = env_int("FLEET_MIGRATION_WORKERS", 2)
 
+# Patient CSV import: the largest upload accepted, and the most rows imported inside the
+# request (larger files go to a Celery task and show progress).
+PATIENT_IMPORT_MAX_BYTES = env_int("PATIENT_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
+PATIENT_IMPORT_SYNC_ROWS = env_int("PATIENT_IMPORT_SYNC_ROWS", 200)
+
 # --- sessions, cookies, CSRF: the session cookie is the only cookie we ever set ---------
 # Django's database sessions with a user column, so people can list and end their own.
 SESSION_ENGINE = "shared_apps.user_sessions.store"

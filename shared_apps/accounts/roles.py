@@ -14,7 +14,9 @@ from shared_apps.accounts.models import Role
 
 class Capability(StrEnum):
     PATIENTS_VIEW = "patients.view"  # demographics and contact details
-    PATIENTS_MANAGE = "patients.manage"  # create, edit, merge, archive patient records
+    PATIENTS_MANAGE = "patients.manage"  # create, edit, archive, import patient records
+    # Folding a duplicate record into another: not undoable by hand, so not the front desk's.
+    PATIENTS_MERGE = "patients.merge"
     CALENDAR_VIEW = "calendar.view"
     CALENDAR_MANAGE = "calendar.manage"  # book, move, cancel appointments
     CLINICAL_VIEW = "clinical.view"  # notes, diagnoses, treatment plans
@@ -60,7 +62,11 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
         - _CLINICAL
         - {Capability.CLINIC_DELETE, Capability.CLINIC_SECURITY, Capability.BILLING_OWN_VISITS}
     ),
-    Role.PRACTITIONER: frozenset(_FRONT_DESK | _CLINICAL | {Capability.BILLING_OWN_VISITS}),
+    Role.PRACTITIONER: frozenset(
+        _FRONT_DESK | _CLINICAL | {Capability.BILLING_OWN_VISITS, Capability.PATIENTS_MERGE}
+    ),
+    # Assistants read clinical content but do not merge records (like the front desk): a
+    # merge moves a patient's whole history, which is for the clinician or the manager.
     Role.ASSISTANT: frozenset(
         _FRONT_DESK | {Capability.CLINICAL_VIEW, Capability.DOCUMENTS_VIEW_CLINICAL}
     ),

@@ -16,6 +16,7 @@ from shared_apps.accounts.roles import ROLE_CAPABILITIES, Capability
 _CAPABILITY_PHRASES: dict[Capability, str] = {
     Capability.PATIENTS_VIEW: "view patients",
     Capability.PATIENTS_MANAGE: "manage patients",
+    Capability.PATIENTS_MERGE: "merge duplicate records",
     Capability.CALENDAR_VIEW: "view the calendar",
     Capability.CALENDAR_MANAGE: "book appointments",
     Capability.CLINICAL_VIEW: "read clinical notes",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models.functions import Reverse, Upper
 
 NUMBER_PREFIX = "P-"
 NUMBER_DIGITS = 6
@@ -77,6 +78,17 @@ class Patient(models.Model):
         ordering = ["last_name", "first_name", "sequence"]
         indexes = [
             GinIndex(OpClass("search_text", name="gin_trgm_ops"), name="patient_search_trgm"),
+            # Search by a phone's last digits (its reverse starts with them: a btree prefix
+            # scan, where a trigram index of digits is barely selective) and email in any case.
+            models.Index(
+                OpClass(Reverse("phone_digits"), name="text_pattern_ops"),
+                name="patient_phone_reversed",
+            ),
+            models.Index(
+                OpClass(Reverse("phone_alt_digits"), name="text_pattern_ops"),
+                name="patient_phone_alt_reversed",
+            ),
+            models.Index(Upper("email"), name="patient_email_upper"),
             models.Index(fields=["date_of_birth"], name="patient_date_of_birth"),
             models.Index(fields=["email"], name="patient_email"),
             models.Index(fields=["is_archived", "last_name", "first_name"], name="patient_list"),
@@ -160,3 +172,54 @@ class PatientMerge(models.Model):
 
     def __str__(self) -> str:
         return f"merge {self.merged_id} -> {self.survivor_id}"
+
+
+class ImportJob(models.Model):
+    """One CSV upload on its way in: the decoded text, the column mapping, then the result.
+
+    The file lives here (in the clinic's own schema), never under a public URL; pages find
+    a job by its random `token`, so ids are not guessable and another clinic's token is a
+    404 like any unknown one.
+    """
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        VALIDATED = "validated", "Checked"
+        QUEUED = "queued", "Importing"
+        DONE = "done", "Imported"
+        REFUSED = "refused", "Nothing imported"
+        FAILED = "failed", "Failed"
+
+    class Mode(models.TextChoices):
+        ALL_OR_NOTHING = "all", "All or nothing"
+        VALID_ONLY = "valid", "Only the valid rows"
+
+    token = models.CharField(max_length=64, unique=True)
+    filename = models.CharField(max_length=255, blank=True)
+    content = models.TextField()
+    encoding = models.CharField(max_length=20)
+    delimiter = models.CharField(max_length=1, default=",")
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict)  # {"0": "first_name", ...}: column -> field
+    mode = models.CharField(max_length=5, choices=Mode.choices, blank=True)
+    skip_duplicates = models.BooleanField(default=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    total_rows = models.PositiveIntegerField(default=0)
+    valid_rows = models.PositiveIntegerField(default=0)
+    error_rows = models.PositiveIntegerField(default=0)
+    duplicate_rows = models.PositiveIntegerField(default=0)
+    progress = models.PositiveIntegerField(default=0)  # rows done while importing
+    created_count = models.PositiveIntegerField(default=0)
+    # The first errors and duplicate warnings: [{"line": 7, "field": "phone", "message": ...}]
+    errors = models.JSONField(default=list)
+    duplicates = models.JSONField(default=list)
+    failure = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} ({self.status})"

@@ -286,3 +286,18 @@ def patient_input_check(*, data: PatientInput) -> None:
 def patient_view_record(*, actor: User | None, patient: Patient) -> None:
     """A read audit: who opened this patient's record, and when (ids only, as every event)."""
     audit_record(actor=actor, action="patient.viewed", target=patient, details={})
+
+
+# --- export (search helper) ----------------------------------------------------------------
+
+
+def patients_export_record(
+    *, actor: User | None, count: int, filtered: bool, include_archived: bool
+) -> None:
+    """The audit row of a CSV export: who took how many records (never the search text)."""
+    audit_record(
+        actor=actor,
+        action="patient.exported",
+        target_type="patients.patient",
+        details={"count": count, "filtered": filtered, "include_archived": include_archived},
+    )
