@@ -9,7 +9,6 @@ test runs the whole flow through the real Celery worker, on committed rows.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -32,6 +31,7 @@ from shared_apps.clinics.models import Clinic
 from shared_apps.two_factor.models import TotpDevice
 from tests import factories
 from tests.platform.conftest import CeleryWorker, celery_worker  # noqa: F401
+from tests.support.committed import run_committed
 from tests.support.fake_resend import FakeResend
 from tests.support.mailbox import links_in
 
@@ -551,28 +551,6 @@ def test_markup_in_the_clinic_name_is_shown_as_text(submit, mailbox, public_clie
 # --- the real worker ----------------------------------------------------------------------
 
 
-def _committed(work: Callable[[], Any]) -> Any:
-    """Runs `work` on a connection of its own (a thread), so what it writes is committed
-    and the worker process can see it; the test's own connection is in a transaction."""
-    result: list[Any] = []
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(work())
-        except BaseException as exc:
-            failure.append(exc)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
-    return result[0] if result else None
-
-
 @pytest.fixture
 def worker_signup_cleanup() -> Iterator[None]:
     yield
@@ -584,7 +562,7 @@ def worker_signup_cleanup() -> Iterator[None]:
         ClinicSignup.objects.filter(owner_email="wanda@worker.example").delete()
         User.objects.filter(email="wanda@worker.example").delete()
 
-    _committed(undo)
+    run_committed(undo)
 
 
 def test_the_whole_flow_through_the_real_worker(
@@ -595,22 +573,22 @@ def test_the_whole_flow_through_the_real_worker(
     assert connection.in_atomic_block  # the test's own transaction stays out of it
     public = Client(HTTP_HOST=settings.BASE_DOMAIN)
     form = {**FORM, "subdomain": "worker-made", "email": "wanda@worker.example"}
-    assert _committed(lambda: public.post("/signup/", form).status_code) == 200
+    assert run_committed(lambda: public.post("/signup/", form).status_code) == 200
 
     [email] = fake_resend.wait_for_emails(1)
     [link] = re.findall(r"https?://\S+/signup/verify/\S+/", email.body["text"])
-    progress = _committed(lambda: public.post(path_of(link))["Location"])
+    progress = run_committed(lambda: public.post(path_of(link))["Location"])
 
     deadline = time.monotonic() + 60
     status: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        status = _committed(lambda: public.get(progress + "status").json())
+        status = run_committed(lambda: public.get(progress + "status").json())
         if status["state"] in ("completed", "failed"):
             break
         time.sleep(0.1)
     assert status["state"] == "completed", (status, celery_worker.log_tail())
 
-    welcome = _committed(lambda: public.post(progress + "continue/")["Location"])
+    welcome = run_committed(lambda: public.post(progress + "continue/")["Location"])
     owner = clinic_client_for("worker-made")
 
     def land() -> tuple[int, str]:
@@ -618,6 +596,6 @@ def test_the_whole_flow_through_the_real_worker(
         response = owner.get("/")
         return response.status_code, response.content.decode()
 
-    code, page = _committed(land)
+    code, page = run_committed(land)
     assert code == 200
     assert "Good to see you, Hana Harbour" in page

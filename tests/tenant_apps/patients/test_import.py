@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connections
 from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
@@ -24,6 +22,7 @@ from tests import factories
 from tests.conftest import client_for
 from tests.isolation.markers import assert_no_marker, marker
 from tests.platform.conftest import CeleryWorker, celery_worker  # noqa: F401
+from tests.support.committed import run_committed
 
 pytestmark = pytest.mark.django_db
 
@@ -282,37 +281,16 @@ def test_unknown_tokens_are_404(owner, token):
 # --- through the real worker -------------------------------------------------------------------
 
 
-def _committed(work: Callable[[], Any]) -> Any:
-    """Runs `work` on a connection of its own, so what it writes is committed for the worker."""
-    result: list[Any] = []
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(work())
-        except BaseException as exc:
-            failure.append(exc)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
-    return result[0] if result else None
-
-
 @pytest.fixture
 def worker_clinic() -> Iterator[Clinic]:
-    clinic = _committed(lambda: factories.clinic_make(subdomain="import-worker"))
+    clinic = run_committed(lambda: factories.clinic_make(subdomain="import-worker"))
     yield clinic
 
     def undo() -> None:
         with schema_context("public"):
             Clinic.objects.get(pk=clinic.pk).delete(force_drop=True)
 
-    _committed(undo)
+    run_committed(undo)
 
 
 def test_a_large_import_runs_in_the_worker_with_progress(
@@ -331,11 +309,11 @@ def test_a_large_import_runs_in_the_worker_with_progress(
         assert started.status_code == 302
         return path
 
-    path = _committed(start)
+    path = run_committed(start)
     deadline = time.monotonic() + 60
     job: ImportJob | None = None
     while time.monotonic() < deadline:
-        job = _committed(lambda: _job_in(worker_clinic, path))
+        job = run_committed(lambda: _job_in(worker_clinic, path))
         if job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
             break
         time.sleep(0.2)
@@ -343,7 +321,7 @@ def test_a_large_import_runs_in_the_worker_with_progress(
     assert job.status == ImportJob.Status.DONE, (job.status, celery_worker.log_tail())
     assert job.created_count == 250
     assert job.progress == 250
-    count = _committed(lambda: _count_in(worker_clinic))
+    count = run_committed(lambda: _count_in(worker_clinic))
     assert count == 250
 
 
