@@ -427,10 +427,10 @@ def import_job_start(
         if job.status != ImportJob.Status.VALIDATED:
             raise ValidationError({"mode": ["This import has already started."]})
         if mode == ImportJob.Mode.ALL_OR_NOTHING and job.error_rows:
+            rows = "1 row has" if job.error_rows == 1 else f"{job.error_rows} rows have"
             raise ValidationError(
-                {"mode": [f"{job.error_rows} rows have errors: fix them, or import only the "
-                          "valid rows."]}
-            )  # fmt: skip
+                {"mode": [f"{rows} errors: fix them, or import only the valid rows."]}
+            )
         if not job.valid_rows:
             raise ValidationError({"mode": ["No row can be imported."]})
         job.mode = mode
