@@ -14,7 +14,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from drcrm.link_tokens import link_token_looks_valid
 from drcrm.mail import clinic_url
+from drcrm.validation import form_errors_add
 from provisioning import signup as signups
 from provisioning.forms import SignupForm, SubdomainForm, country_defaults
 from provisioning.models import ClinicSignup
@@ -63,11 +63,6 @@ def _link_refused(request: HttpRequest, *, status: int, kind: str) -> HttpRespon
     return _no_referrer(_page(request, "provisioning/link_refused.html", context, status=status))
 
 
-def _add_errors(form: Form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
-
-
 # --- the form -----------------------------------------------------------------------------
 
 
@@ -82,7 +77,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         try:
             signups.signup_request(details=form.details())
         except ValidationError as exc:  # the address went to someone else meanwhile
-            _add_errors(form, exc)
+            form_errors_add(form, exc)
         else:
             # The same page whether or not the address already has an account.
             context = {"email": form.cleaned_data["email"]}
@@ -133,7 +128,7 @@ def _verify_expired(request: HttpRequest, signup: ClinicSignup) -> HttpResponse:
         try:
             signups.signup_renew(signup=signup, subdomain=form.cleaned_data["subdomain"])
         except ValidationError as exc:
-            _add_errors(form, exc)
+            form_errors_add(form, exc)
         except signups.SignupNotRetryable:
             return _link_refused(request, status=410, kind="verify")
         else:
@@ -170,7 +165,7 @@ def progress(request: HttpRequest, token: str) -> HttpResponse:
             try:
                 signups.signup_retry(signup=signup, subdomain=form.cleaned_data["subdomain"])
             except ValidationError as exc:
-                _add_errors(form, exc)
+                form_errors_add(form, exc)
             except signups.SignupNotRetryable:
                 return _to_progress(token)
             else:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
@@ -36,6 +38,17 @@ def _flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
         return fields
     messages = detail if isinstance(detail, list) else [detail]
     return {prefix or "non_field_errors": [str(m) for m in messages]}
+
+
+def field_map_error(error: DjangoValidationError) -> exceptions.ValidationError:
+    """A service's ValidationError as the API's 400 field map."""
+    fields = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
+    return exceptions.ValidationError(
+        {
+            ("non_field_errors" if name in ("", NON_FIELD_ERRORS) else name): messages
+            for name, messages in fields.items()
+        }
+    )
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

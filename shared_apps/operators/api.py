@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any, NoReturn, cast
 from urllib.parse import urlencode
 
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
@@ -22,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from drcrm.rest import field_map_error
 from provisioning.selectors import (
     clinic_for_operator,
     clinic_usage_get,
@@ -68,16 +68,9 @@ def _actor(request: Request) -> User:
 def _refused(error: DjangoValidationError) -> NoReturn:
     """A service's ValidationError as the API's answer: 409 for a status that forbids the
     change, else 400 with the field map."""
-    fields = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
-    if set(fields) == {"status"}:
-        raise Conflict(" ".join(fields["status"]))
-    raise exceptions.ValidationError(
-        {_field_name(name): messages for name, messages in fields.items()}
-    )
-
-
-def _field_name(name: str) -> str:
-    return "non_field_errors" if name in ("", NON_FIELD_ERRORS) else name
+    if hasattr(error, "error_dict") and set(error.message_dict) == {"status"}:
+        raise Conflict(" ".join(error.message_dict["status"]))
+    raise field_map_error(error)
 
 
 def _clinic_body(clinic: Clinic) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -24,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from drcrm.validation import form_errors_add
 from provisioning.selectors import clinic_usage_get, clinics_with_usage
 from provisioning.services import clinic_create, clinic_host, clinic_resume, clinic_suspend
 from shared_apps.accounts.access import public_view
@@ -224,15 +224,6 @@ def operator_sign_out(request: HttpRequest) -> HttpResponse:
 # ---- the clinic fleet ---------------------------------------------------------------------
 
 
-def _service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's field map on the form; keys the form lacks become form errors."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for field, field_errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, field_errors)
-
-
 def _badge(clinic: Clinic) -> str:
     return STATUS_BADGES.get(Clinic.Status(clinic.status), "op-badge-wait")
 
@@ -302,7 +293,7 @@ def clinic_new(request: HttpRequest) -> HttpResponse:
                 plan=data["plan"],
             )
         except ValidationError as error:
-            _service_errors(form, error)
+            form_errors_add(form, error)
         else:
             messages.success(request, f"{clinic.name} is ready. The owner's invite is on its way.")
             return redirect("operator-clinic", clinic_id=clinic.pk)
@@ -324,7 +315,7 @@ def _status_change_page(request: HttpRequest, clinic_id: int, *, suspend: bool) 
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as error:
-            _service_errors(form, error)
+            form_errors_add(form, error)
         else:
             done = "suspended: its pages now refuse everyone" if suspend else "open again"
             messages.success(request, f"{clinic.name} is {done}.")
@@ -362,7 +353,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
         try:
             created, plain = operator_token_create(actor=user, name=form.cleaned_data["name"])
         except ValidationError as error:
-            _service_errors(form, error)
+            form_errors_add(form, error)
         else:
             form = TokenCreateForm()
             new_token = {"name": created.name, "value": plain}

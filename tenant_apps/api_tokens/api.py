@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from drcrm.rest import field_map_error
 from shared_apps.accounts.access import ANY_MEMBER, ANYONE
 from shared_apps.accounts.models import User
 from shared_apps.accounts.passwords import MAX_PASSWORD_LENGTH
@@ -142,7 +143,7 @@ class ApiTokensApi(GenericAPIView[ApiToken]):
         try:
             token, plain_token = api_token_create(actor=user, name=data["name"])
         except DjangoValidationError as exc:
-            raise _as_api_validation_error(exc) from exc
+            raise field_map_error(exc) from exc
         body = {
             "id": token.pk,
             "name": token.name,
@@ -220,11 +221,3 @@ def _invalid_credentials() -> exceptions.APIException:
 def _locked(until: Any) -> exceptions.Throttled:
     seconds = max(1, math.ceil((until - timezone.now()).total_seconds()))
     return exceptions.Throttled(wait=seconds, detail=sign_in_locked_message(until), code="locked")
-
-
-def _as_api_validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
-    fields = {
-        ("non_field_errors" if field == "__all__" else field): messages
-        for field, messages in exc.message_dict.items()
-    }
-    return exceptions.ValidationError(fields)

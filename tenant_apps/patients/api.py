@@ -13,7 +13,7 @@ searches do not audit each row they show (the trail would drown in them).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, NoReturn, cast
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import EmptyPage
@@ -32,7 +32,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from drcrm.errors import error_body
-from drcrm.rest import Pagination
+from drcrm.rest import Pagination, field_map_error
 from shared_apps.accounts.access import request_membership
 from shared_apps.accounts.models import User
 from shared_apps.accounts.roles import Capability, role_can
@@ -88,17 +88,6 @@ def _sees_clinical(request: Request) -> bool:
 
 def _out(request: Request, patient: Patient) -> dict[str, Any]:
     return dict(PatientSerializer(patient, context={"clinical": _sees_clinical(request)}).data)
-
-
-def _field_errors(exc: DjangoValidationError) -> NoReturn:
-    """A service's ValidationError as the API's 400 field map."""
-    if hasattr(exc, "error_dict"):
-        fields = {
-            ("non_field_errors" if name == "__all__" else name): messages
-            for name, messages in exc.message_dict.items()
-        }
-        raise exceptions.ValidationError(fields) from exc
-    raise exceptions.ValidationError({"non_field_errors": exc.messages}) from exc
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -435,7 +424,7 @@ class PatientListApi(APIView):
                     return _duplicates_response(duplicates)
             patient = patient_create(actor=_actor(request), data=data)
         except DjangoValidationError as exc:
-            _field_errors(exc)
+            raise field_map_error(exc) from exc
         return Response(_out(request, patient), status=status.HTTP_201_CREATED)
 
 
@@ -528,7 +517,7 @@ class PatientDetailApi(APIView):
         try:
             patient = patient_update(actor=_actor(request), patient=patient, data=data)
         except DjangoValidationError as exc:
-            _field_errors(exc)
+            raise field_map_error(exc) from exc
         return Response(_out(request, patient))
 
 
@@ -590,7 +579,7 @@ class PatientRestoreApi(APIView):
         try:
             patient = patient_restore(actor=_actor(request), patient=patient)
         except DjangoValidationError as exc:
-            _field_errors(exc)
+            raise field_map_error(exc) from exc
         return Response(_out(request, patient))
 
 
@@ -720,7 +709,7 @@ class PatientConsentsApi(APIView):
                 note=data.get("note", ""),
             )
         except DjangoValidationError as exc:
-            _field_errors(exc)
+            raise field_map_error(exc) from exc
         answer = next(
             row for row in current_consents([consent]) if row["channel"] == consent.channel
         )

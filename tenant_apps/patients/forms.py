@@ -98,16 +98,6 @@ class PatientForm(forms.Form):
         values["date_of_birth"] = birth if isinstance(birth, dt.date) else None
         return PatientInput(**values)
 
-    def add_service_errors(self, error: ValidationError) -> None:
-        """Put the service's field map onto the form (unknown fields become form errors)."""
-        if not hasattr(error, "error_dict"):
-            self.add_error(None, error.messages)
-            return
-        for name, messages in error.message_dict.items():
-            field = name if name in self.fields else None
-            for message in messages:
-                self.add_error(field, message)
-
 
 class ConsentOptInForm(forms.Form):
     channel = forms.ChoiceField(label="Channel", choices=Channel.choices)

@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from drcrm.validation import form_errors_add
 from shared_apps.accounts.access import capability_view
 from shared_apps.accounts.roles import Capability, role_can
 from tenant_apps.patients.forms import ConsentOptInForm, ConsentOptOutForm, PatientForm
@@ -298,7 +299,7 @@ def patient_new(request: HttpRequest) -> HttpResponse:
             return _form_page(request, form, duplicates=duplicates)
         patient = patient_create(actor=request.user, data=data)  # type: ignore[arg-type]
     except ValidationError as error:
-        form.add_service_errors(error)
+        form_errors_add(form, error)
         return _form_page(request, form, status=400)
     messages.success(request, f"{patient.number} created.")
     return redirect("patient-detail", patient_id=patient.pk)
@@ -328,7 +329,7 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     try:
         patient_update(actor=request.user, patient=patient, data=form.patient_input())  # type: ignore[arg-type]
     except ValidationError as error:
-        form.add_service_errors(error)
+        form_errors_add(form, error)
         return _form_page(request, form, patient=patient, status=400)
     messages.success(request, "Changes saved.")
     return redirect("patient-detail", patient_id=patient.pk)
@@ -376,7 +377,7 @@ def patient_consent_opt_in(request: HttpRequest, patient_id: int) -> HttpRespons
             note=form.cleaned_data["note"],
         )
     except ValidationError as error:
-        form.add_service_errors(error)
+        form_errors_add(form, error)
         return _patient_page(request, patient, opt_in_form=form, status=400)
     messages.success(request, f"{Channel(channel).label} opt-in recorded.")
     return redirect(reverse("patient-detail", args=[patient.pk]) + "#consent")

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.management.base import DjangoHelpFormatter as _DjangoHelpFormatter
 
 from drcrm import request_context
+from drcrm.validation import error_one_line
 from provisioning.demo import (
     DEMO_PASSWORD,
     DemoNotAllowed,
@@ -128,7 +129,7 @@ class Command(BaseCommand):
             action = options["action"].replace("-", "_")
             getattr(self, f"_{action}")(options)
         except ValidationError as error:
-            raise CommandError(_one_line(error)) from None
+            raise CommandError(error_one_line(error, OPTION_OF_FIELD)) from None
         except (ClinicNotFound, DemoNotAllowed) as error:
             raise CommandError(str(error)) from None
         finally:
@@ -309,15 +310,6 @@ def _all_clinics(*, search: str, status: str) -> tuple[list[ClinicUsage], int]:
 def _clinic_json(usage: ClinicUsage) -> dict[str, Any]:
     # The platform API's own representation: the same keys in both.
     return dict(ClinicSerializer(usage).data)
-
-
-def _one_line(error: ValidationError) -> str:
-    if hasattr(error, "error_dict"):
-        return "; ".join(
-            f"{OPTION_OF_FIELD.get(name, name)}: {' '.join(messages)}"
-            for name, messages in error.message_dict.items()
-        )
-    return " ".join(error.messages)
 
 
 def _size(size: int) -> str:

@@ -19,20 +19,13 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from drcrm import request_context
+from drcrm.validation import error_one_line
 from shared_apps.accounts.models import User
 from shared_apps.operators.services import (
     operator_account_create,
     operator_grant,
     operator_revoke,
 )
-
-
-def _one_line(error: ValidationError) -> str:
-    if hasattr(error, "error_dict"):
-        return "; ".join(
-            f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()
-        )
-    return " ".join(error.messages)
 
 
 class Command(BaseCommand):
@@ -62,7 +55,7 @@ class Command(BaseCommand):
             else:
                 self._flag(options["action"], options["email"])
         except ValidationError as error:
-            raise CommandError(_one_line(error)) from None
+            raise CommandError(error_one_line(error)) from None
         finally:
             request_context.deactivate(token)
 

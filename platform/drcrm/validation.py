@@ -1,0 +1,29 @@
+"""A service's ValidationError (a field map, or plain messages) shown where it is needed:
+on a form, or as one line for a command's stderr. The API's form is `rest.field_map_error`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+
+def form_errors_add(form: forms.Form, error: ValidationError) -> None:
+    """Put the errors on the form's fields; names the form lacks become form errors."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for name, messages in error.message_dict.items():
+        form.add_error(name if name in form.fields else None, messages)
+
+
+def error_one_line(error: ValidationError, names: Mapping[str, str] | None = None) -> str:
+    """ "subdomain: This address is already taken.; name: ..." (`names` renames fields)."""
+    if not hasattr(error, "error_dict"):
+        return " ".join(error.messages)
+    names = names or {}
+    return "; ".join(
+        f"{names.get(name, name)}: {' '.join(messages)}"
+        for name, messages in error.message_dict.items()
+    )
