@@ -290,9 +290,7 @@ def _flag_duplicates(rows: list[CheckedRow]) -> None:
         if person:
             people.setdefault(person, row.line)
     existing_phones = {
-        number: p
-        for p in Patient.objects.filter(merged_into__isnull=True, phone__in=list(phones))
-        for number in [p.phone]
+        p.phone: p for p in Patient.objects.filter(merged_into__isnull=True, phone__in=list(phones))
     }
     births = {person[2] for person in people}
     existing_people = {
