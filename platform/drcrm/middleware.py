@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+import zoneinfo
 from collections.abc import Callable
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port
 from django.urls import set_urlconf
+from django.utils import timezone
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import remove_www
 
@@ -92,6 +94,8 @@ class ClinicRoutingMiddleware(TenantMainMiddleware):
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         tenant_connection.set_schema_to_public()
+        # Activation is per thread: a worker that served clinic A must not show B in A's zone.
+        timezone.deactivate()
         try:
             hostname = self.hostname_from_request(request)
         except DisallowedHost:
@@ -120,4 +124,6 @@ class ClinicRoutingMiddleware(TenantMainMiddleware):
         clinic.domain_url = hostname
         request.tenant = clinic  # type: ignore[attr-defined]
         tenant_connection.set_tenant(clinic)
+        # Every time a clinic's pages show is in the clinic's own zone (stored in UTC).
+        timezone.activate(zoneinfo.ZoneInfo(clinic.time_zone))
         return None

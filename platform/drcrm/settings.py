@@ -147,6 +147,7 @@ TENANT_APPS = [
     "tenant_apps.audit",
     "tenant_apps.api_tokens",
     "tenant_apps.patients",
+    "tenant_apps.scheduling",
 ]
 # `make bench` only (bench/__main__.py sets DRCRM_BENCH=1): a tenant app whose migrations
 # the fleet-migration benchmark switches between (bench/fleet_app).

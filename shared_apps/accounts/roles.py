@@ -19,6 +19,9 @@ class Capability(StrEnum):
     PATIENTS_MERGE = "patients.merge"
     CALENDAR_VIEW = "calendar.view"
     CALENDAR_MANAGE = "calendar.manage"  # book, move, cancel appointments
+    # Book over another live appointment or outside a practitioner's hours, on purpose.
+    CALENDAR_OVERRIDE = "calendar.override"
+    CALENDAR_SETUP = "calendar.setup"  # practitioners, rooms, appointment types, hours
     CLINICAL_VIEW = "clinical.view"  # notes, diagnoses, treatment plans
     CLINICAL_WRITE = "clinical.write"
     CLINICAL_SIGN = "clinical.sign"
