@@ -18,6 +18,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("tenant_apps.api_tokens.api_urls")),
     path("", include("shared_apps.staff.api_urls")),
     path("", include("tenant_apps.patients.api_urls")),
+    path("", include("tenant_apps.scheduling.api_urls")),
 ]
 
 urlpatterns = [
@@ -32,7 +33,7 @@ urlpatterns = [
     path("", include("shared_apps.profile.urls")),  # profile/, password-reset/
     path("", include("tenant_apps.api_tokens.urls")),  # profile/api-tokens/
     path("patients/", include("tenant_apps.patients.urls")),
-    path("calendar/", views.calendar, name="calendar"),
+    path("calendar/", include("tenant_apps.scheduling.urls")),
     path("billing/", views.billing, name="billing"),
     path("settings/", include("shared_apps.clinics.urls")),
     path("api/v1/", include(api_v1)),

@@ -19,6 +19,8 @@ _CAPABILITY_PHRASES: dict[Capability, str] = {
     Capability.PATIENTS_MERGE: "merge duplicate records",
     Capability.CALENDAR_VIEW: "view the calendar",
     Capability.CALENDAR_MANAGE: "book appointments",
+    Capability.CALENDAR_OVERRIDE: "overbook and book outside working hours",
+    Capability.CALENDAR_SETUP: "set up practitioners, rooms and hours",
     Capability.CLINICAL_VIEW: "read clinical notes",
     Capability.CLINICAL_WRITE: "write clinical notes",
     Capability.CLINICAL_SIGN: "sign notes",
