@@ -462,7 +462,8 @@ class Migration(migrations.Migration):
             constraint=django.contrib.postgres.constraints.ExclusionConstraint(
                 condition=models.Q(
                     ("is_overbooked", False),
-                    models.Q(("status__in", ["cancelled", "no_show"]), _negated=True),
+                    models.Q(("status", "cancelled"), _negated=True),
+                    models.Q(("status", "no_show"), _negated=True),
                 ),
                 expressions=[("practitioner", "="), ("occupied", "&&")],
                 name="appointment_practitioner_no_overlap",
@@ -474,7 +475,8 @@ class Migration(migrations.Migration):
                 condition=models.Q(
                     ("is_overbooked", False),
                     ("room__isnull", False),
-                    models.Q(("status__in", ["cancelled", "no_show"]), _negated=True),
+                    models.Q(("status", "cancelled"), _negated=True),
+                    models.Q(("status", "no_show"), _negated=True),
                 ),
                 expressions=[("room", "="), ("occupied", "&&")],
                 name="appointment_room_no_overlap",
