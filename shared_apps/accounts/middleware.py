@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
-from shared_apps.accounts.selectors import get_active_membership
+from shared_apps.accounts.selectors import get_active_membership_here
 from shared_apps.accounts.services import sign_out_record
 from shared_apps.accounts.signin import SECOND_FACTOR_METHODS, idle_seconds
 from shared_apps.user_sessions import store
@@ -51,7 +51,7 @@ class ClinicMembershipMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        clinic_id = getattr(getattr(request, "tenant", None), "pk", None)
+        clinic = getattr(request, "tenant", None)
         if user.is_authenticated:
             membership = None
             if on_public_site(request):
@@ -59,8 +59,8 @@ class ClinicMembershipMiddleware:
                 if not operator_session_valid(request):
                     logout(request)
             else:
-                if clinic_id is not None:
-                    membership = get_active_membership(user=user, clinic_id=clinic_id)
+                if getattr(clinic, "pk", None) is not None:
+                    membership = get_active_membership_here(user=user, clinic=clinic)  # type: ignore[arg-type]
                 if membership is None:
                     # Checked on every request, not at sign-in only: removing someone from a
                     # clinic takes effect on their very next click.

@@ -8,7 +8,9 @@ transaction). Files over `PATIENT_IMPORT_SYNC_ROWS` rows are imported by a Celer
 progress is published in the cache (the transaction hides the rows until it commits).
 
 Cells that look like spreadsheet formulas ("=SUM(A1)") are stored as typed: they are text
-here, escaped on every page, and the CSV export is what neutralises them for spreadsheets.
+here, escaped on every page, and the CSV export is what neutralises them for spreadsheets
+(with a leading "'", which the import takes off again, so the clinic's own export imports
+back unchanged).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from django.utils import timezone
 from shared_apps.accounts.models import User
 from tenant_apps.audit.services import audit_record
 from tenant_apps.patients.models import ImportJob, Patient
+from tenant_apps.patients.selectors import date_formats, month_first
 from tenant_apps.patients.services import (
     INPUT_FIELDS,
     PatientInput,
@@ -120,7 +123,6 @@ _SEX_WORDS = {
     "x": Patient.Sex.OTHER, "": Patient.Sex.UNKNOWN, "u": Patient.Sex.UNKNOWN,
     "unknown": Patient.Sex.UNKNOWN, "not recorded": Patient.Sex.UNKNOWN,
 }  # fmt: skip
-_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y")
 
 
 # --- reading the file -----------------------------------------------------------------------
@@ -202,29 +204,48 @@ def guess_mapping(headers: list[str]) -> dict[str, str]:
 
 # --- one row ---------------------------------------------------------------------------------
 
+# What the CSV export puts a "'" in front of (views.FORMULA_STARTS, less the whitespace that
+# stored values never start with): "'+447700900123" in an export is the phone +447700900123.
+_EXPORT_ESCAPED_STARTS = ("=", "+", "-", "@")
 
-def parse_date(text: str) -> dt.date | None:
+
+def export_unescape(cell: str) -> str:
+    """The cell without the export's formula guard; any other leading "'" is kept ("'t Hooft")."""
+    if cell.startswith("'") and cell[1:].startswith(_EXPORT_ESCAPED_STARTS):
+        return cell[1:]
+    return cell
+
+
+def parse_date(text: str, *, country: str) -> dt.date | None:
+    """A cell's date: ISO, or day/month/year in the clinic's country's usual order.
+
+    The same orders as the search box, so a date typed there finds what was imported.
+    """
     text = text.strip()
     if not text:
         return None
-    for form in _DATE_FORMATS:
+    for form in date_formats(country):
         try:
             return dt.datetime.strptime(text, form).date()  # noqa: DTZ007 (a date only)
         except ValueError:
             continue
-    raise ValidationError("Use a date such as 1984-03-21 or 21/03/1984.")
+    example = "03/21/1984" if month_first(country) else "21/03/1984"
+    raise ValidationError(f"Use a date such as 1984-03-21 or {example}.")
 
 
-def row_input(cells: list[str], mapping: dict[str, str]) -> PatientInput:
-    """The PatientInput a row describes; ValidationError (field map) for dates and sex."""
+def row_input(cells: list[str], mapping: dict[str, str], *, country: str) -> PatientInput:
+    """The PatientInput a row describes; ValidationError (field map) for dates and sex.
+
+    `country` is the clinic's: it decides whether 03/04/1985 is in March or in April.
+    """
     values: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for index, name in mapping.items():
         position = int(index)
-        values[name] = cells[position].strip() if position < len(cells) else ""
+        values[name] = export_unescape(cells[position].strip()) if position < len(cells) else ""
     if "date_of_birth" in values:
         try:
-            values["date_of_birth"] = parse_date(values["date_of_birth"])
+            values["date_of_birth"] = parse_date(values["date_of_birth"], country=country)
         except ValidationError as error:
             errors["date_of_birth"] = error.messages
             values["date_of_birth"] = None
@@ -320,7 +341,7 @@ def import_check(job: ImportJob) -> Checked:
     for line, cells in read_rows(job):
         checked.total += 1
         try:
-            data = row_input(cells, job.mapping)
+            data = row_input(cells, job.mapping, country=region)
             values = _clean(data, region=region)
         except ValidationError as error:
             checked.error_rows += 1

@@ -77,15 +77,21 @@ def search_query_clean(query: str) -> str:
     return " ".join(printable.split())[:MAX_QUERY_LENGTH]
 
 
-def _date_formats(country: str) -> tuple[str, ...]:
+def month_first(country: str) -> bool:
+    """Whether people in `country` write 03/04/1985 for 4 March (else for 3 April)."""
+    return country.upper() in _MONTH_FIRST_COUNTRIES
+
+
+def date_formats(country: str) -> tuple[str, ...]:
+    """The strptime formats of a typed date in `country`: ISO, then its usual order."""
     day_month = ("%m/%d/%Y", "%m.%d.%Y", "%m-%d-%Y")
-    if country.upper() not in _MONTH_FIRST_COUNTRIES:
+    if not month_first(country):
         day_month = ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y")
     return (_ISO_DATE, *day_month)
 
 
 def _as_date(text: str, *, country: str) -> dt.date | None:
-    for fmt in _date_formats(country):
+    for fmt in date_formats(country):
         try:
             # A calendar date, not a moment: no time zone applies.
             found = dt.datetime.strptime(text, fmt).date()  # noqa: DTZ007
@@ -197,11 +203,13 @@ def patients_search(
     ordering: str = "",
     limit: int = 50,
     offset: int = 0,
+    columns: tuple[str, ...] = (),
 ) -> tuple[list[Patient], int]:
     """One page of patients matching `query`, and how many match in all.
 
     At most two queries (the page, then the count unless this is the last page), whatever
-    the page size.
+    the page size. `columns`: read only these (and the id), for a caller that shows only
+    them; touching another field of a row would then cost a query of its own.
     """
     errors = {}
     if not 0 < limit <= MAX_PAGE_SIZE:
@@ -211,6 +219,8 @@ def patients_search(
     if errors:
         raise ValidationError(errors)
     rows = patients_matching(query=query, include_archived=include_archived, ordering=ordering)
+    if columns:
+        rows = rows.only(*columns)
     page = list(rows[offset : offset + limit])
     if page and len(page) < limit:
         return page, offset + len(page)  # the last page: the count is known already

@@ -12,8 +12,10 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from shared_apps.accounts.access import capability_view
@@ -151,8 +153,67 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 PREVIEW_ROWS = 5
 
 
+# Room for the multipart framing and the form's other fields (the CSRF token) around the
+# file: a body larger than the limit plus this cannot hold a file within the limit.
+UPLOAD_FORM_OVERHEAD = 64 * 1024
+
+
+class UploadSizeLimit(FileUploadHandler):
+    """Stops an upload once it is known to be over `limit` bytes, before it reaches the disk.
+
+    Django would otherwise spool the whole body to a temporary file before the view could
+    look at its size. First in the request's handlers, it refuses the file as soon as it
+    starts (the body's declared length already says too much) or once the bytes received
+    pass the limit; the stock handlers after it then never see the rest. The remaining body
+    is read and discarded (connection_reset=False), so the browser gets the form's error
+    rather than a dropped connection.
+    """
+
+    def __init__(self, request: HttpRequest, *, limit: int) -> None:
+        super().__init__(request)
+        self.limit = limit
+        self.received = 0
+        self.too_large = False
+
+    def handle_raw_input(
+        self,
+        input_data: Any,
+        META: dict[str, Any],
+        content_length: int,
+        boundary: str,
+        encoding: str | None = None,
+    ) -> None:
+        self.too_large = content_length > self.limit + UPLOAD_FORM_OVERHEAD
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        if self.too_large:
+            raise StopUpload(connection_reset=False)
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self.too_large = True
+            raise StopUpload(connection_reset=False)
+        return raw_data  # the stock handlers keep it
+
+    def file_complete(self, file_size: int) -> None:
+        return None  # the stock handlers make the file
+
+
 class UploadForm(forms.Form):
     file = forms.FileField(label="CSV file")
+
+    def __init__(self, *args: Any, too_large: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.too_large = too_large
+        if too_large:  # the file was refused unread: "too large", not "missing"
+            self.fields["file"].required = False
+
+    def clean_file(self) -> Any:
+        if self.too_large:
+            raise ValidationError(too_large_message())
+        return self.cleaned_data["file"]
 
 
 def _job_for(token: str) -> ImportJob:
@@ -163,17 +224,28 @@ def _job_for(token: str) -> ImportJob:
     return job
 
 
+# The size limit's handler must be in place before anything reads request.POST, and the
+# CSRF middleware reads it before the view runs: so the middleware is told to skip this
+# view, which installs the handler and then runs the same CSRF check itself (the way
+# Django's documentation sets per-view upload handlers).
 @capability_view(Capability.PATIENTS_MANAGE)
 @require_http_methods(["GET", "POST"])
+@csrf_exempt
 def patients_import(request: HttpRequest) -> HttpResponse:
+    limit = UploadSizeLimit(request, limit=_max_bytes())
+    if request.method == "POST":
+        request.upload_handlers.insert(0, limit)
+    return _patients_import(request, limit)
+
+
+@csrf_protect
+def _patients_import(request: HttpRequest, limit: UploadSizeLimit) -> HttpResponse:
     if request.method == "GET":
         return _upload_page(request, UploadForm())
-    form = UploadForm(request.POST, request.FILES)
+    form = UploadForm(request.POST, request.FILES, too_large=limit.too_large)
     if form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            if upload.size > _max_bytes():
-                raise ValidationError({"file": [too_large_message()]})
             job = import_job_create(actor=request.user, filename=upload.name, raw=upload.read())  # type: ignore[arg-type]
         except ValidationError as error:
             for message in error.message_dict.get("file", error.messages):

@@ -18,7 +18,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
-from shared_apps.accounts.models import Role
+from shared_apps.accounts.models import Membership, Role
 from shared_apps.accounts.roles import Capability, role_can
 from tenant_apps.audit.models import AuditEvent
 from tenant_apps.patients.models import Patient
@@ -121,6 +121,33 @@ def test_date_of_birth_in_iso_and_the_clinics_day_first_forms(in_clinic_a, owner
     make(owner_a, first_name="Born", last_name="December", date_of_birth=dt.date(1980, 12, 3))
     for typed in ("1980-03-12", "12/03/1980", "12.03.1980", "12-03-1980"):
         assert found(typed) == ["Born March"], typed  # clinic A is in GB: day first
+
+
+@pytest.fixture
+def us_clinic(db):
+    """A clinic in the United States, where 03/04/1985 is the 4th of March."""
+    return factories.clinic_make(country="US", time_zone="America/New_York")
+
+
+def test_a_typed_birth_date_is_read_in_the_clinics_order(
+    clinic_a, us_clinic, clinic_client, owner_a
+):
+    for clinic in (clinic_a, us_clinic):
+        with tenant_context(clinic):
+            make(None, first_name="Born", last_name="March", date_of_birth=dt.date(1985, 3, 4))
+            make(None, first_name="Born", last_name="April", date_of_birth=dt.date(1985, 4, 3))
+    with tenant_context(us_clinic):
+        assert found("03/04/1985") == ["Born March"]
+        assert found("03.04.1985") == ["Born March"]
+        assert found("1985-04-03") == ["Born April"]  # ISO reads the same everywhere
+        # And as the search box asks it, the clinic's country coming from its host.
+        us_owner = Membership.objects.get(clinic=us_clinic, role="owner").user
+        body = search_body(clinic_client(us_clinic, us_owner), q="03/04/1985", fragment="1")
+        assert "March" in body
+        assert "April" not in body
+    with tenant_context(clinic_a):
+        assert found("03/04/1985") == ["Born April"]  # clinic A is in GB: day first
+        assert found("1985-04-03") == ["Born April"]
 
 
 def test_an_exact_number_ranks_above_a_phone_that_only_ends_alike(in_clinic_a, owner_a):
