@@ -17,22 +17,32 @@ def main() -> int:
     from django.test.utils import setup_databases, teardown_databases
 
     from bench import (
+        bench_calendar_week,
         bench_fleet_migrations,
         bench_patient_search,
         bench_provisioning,
         bench_routing,
     )
 
-    results = []
-    # A fresh database each: stock migrate_schemas visits every registered clinic, and the
-    # creation benchmark measures a fleet growing from nothing, so no benchmark may meet
-    # another one's clinics.
-    for benchmark in (
+    benchmarks = (
         bench_routing,
         bench_provisioning,
         bench_fleet_migrations,
         bench_patient_search,
-    ):
+        bench_calendar_week,
+    )
+    # `--only patient_search` (a module name without "bench_"; repeatable) runs just those.
+    only = {arg for flag, arg in zip(sys.argv[1:], sys.argv[2:], strict=False) if flag == "--only"}
+    names = {module.__name__.removeprefix("bench.bench_"): module for module in benchmarks}
+    unknown = sorted(only - names.keys())
+    if unknown:
+        print(f"Unknown benchmark: {', '.join(unknown)}; choose from {', '.join(names)}")
+        return 2
+    results = []
+    # A fresh database each: stock migrate_schemas visits every registered clinic, and the
+    # creation benchmark measures a fleet growing from nothing, so no benchmark may meet
+    # another one's clinics.
+    for benchmark in (names[name] for name in names if not only or name in only):
         databases = setup_databases(verbosity=0, interactive=False)
         try:
             results.append(benchmark.run())

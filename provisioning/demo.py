@@ -28,8 +28,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import datetime as dt
+    import random
+
     from shared_apps.accounts.models import User
     from shared_apps.clinics.models import Clinic
+    from tenant_apps.patients.models import Patient
+    from tenant_apps.scheduling.models import Appointment, AppointmentType, Practitioner
 
 DEMO_SUBDOMAIN = "demo"
 DEMO_OWNER_EMAIL = "owner@demo.example"
@@ -261,9 +266,216 @@ def seed_patients(seed: DemoSeed) -> str:
     return f"patients: {added} added"
 
 
+# --- the calendar ------------------------------------------------------------------------------
+
+DEMO_ROOMS = (("Surgery 1", "chair"), ("Surgery 2", "chair"), ("Hygiene room", "room"))
+# name, minutes, buffer minutes, colour, price hint, rooms it needs (one of them)
+DEMO_TYPES = (
+    ("Check-up", 30, 0, "#0d9488", "45.00", ("Surgery 1", "Surgery 2")),
+    ("Hygiene clean", 45, 15, "#9333ea", "65.00", ("Hygiene room",)),
+    ("Filling", 60, 10, "#ea580c", "120.00", ("Surgery 1", "Surgery 2")),
+    ("Consultation", 20, 0, "#2563eb", "30.00", ()),
+    ("Emergency", 30, 0, "#dc2626", "80.00", ("Surgery 1", "Surgery 2")),
+)
+# DEMO_STAFF key, colour, types offered, weekdays worked (0 = Monday)
+DEMO_PRACTITIONERS = (
+    ("owner", "#0f766e", ("Check-up", "Filling", "Consultation", "Emergency"), (0, 1, 2, 3)),
+    ("practitioner", "#1d4ed8", ("Check-up", "Filling", "Emergency"), (0, 1, 2, 3, 4)),
+    ("practitioner_2", "#db2777", ("Check-up", "Hygiene clean", "Consultation"), (1, 2, 3, 4)),
+)
+DEMO_DAY = (("09:00", "12:30"), ("13:30", "17:30"))
+# Days around today that get appointments, and how full a day is.
+DEMO_DAYS_BEFORE, DEMO_DAYS_AFTER = 3, 4
+DEMO_FULLNESS = 0.55
+
+
+def _demo_calendar_resources(owner: User | None) -> dict[str, AppointmentType]:
+    """The rooms and appointment types; returns the types by name."""
+    from decimal import Decimal
+
+    from tenant_apps.scheduling.services import (
+        AppointmentTypeInput,
+        appointment_type_create,
+        room_create,
+    )
+
+    rooms = {name: room_create(actor=owner, name=name, kind=kind) for name, kind in DEMO_ROOMS}
+    return {
+        name: appointment_type_create(
+            actor=owner,
+            data=AppointmentTypeInput(
+                name=name,
+                default_duration_minutes=minutes,
+                buffer_minutes=buffer,
+                colour=colour,
+                price_hint=Decimal(price),
+                rooms=tuple(rooms[room] for room in needs),
+            ),
+        )
+        for name, minutes, buffer, colour, price, needs in DEMO_TYPES
+    }
+
+
+def _demo_practitioners(seed: DemoSeed, types: dict[str, AppointmentType]) -> list[Practitioner]:
+    """The demo clinicians on the calendar, each with a usual week with a lunch break."""
+    import datetime as dt
+
+    from tenant_apps.scheduling.services import practitioner_create, working_week_set
+
+    owner = seed.people.get("owner")
+    made = []
+    for key, colour, offered, weekdays in DEMO_PRACTITIONERS:
+        user = seed.people.get(key)
+        if user is None:
+            continue
+        practitioner = practitioner_create(
+            actor=owner,
+            user=user,
+            colour=colour,
+            appointment_types=[types[name] for name in offered],
+        )
+        periods = [
+            (day, dt.time.fromisoformat(starts), dt.time.fromisoformat(ends))
+            for day in weekdays
+            for starts, ends in DEMO_DAY
+        ]
+        working_week_set(actor=owner, practitioner=practitioner, periods=periods)
+        made.append(practitioner)
+    return made
+
+
+def _demo_day_bookings(
+    practitioner: Practitioner, day: dt.date, patients: list[Patient], rng: random.Random
+) -> list[Appointment]:
+    """One practitioner's day, about DEMO_FULLNESS full, through the booking service."""
+    import contextlib
+    import datetime as dt
+
+    from tenant_apps.scheduling.clock import clinic_zone, local_datetime
+    from tenant_apps.scheduling.services import (
+        AppointmentConflict,
+        BookingRequest,
+        appointment_book,
+    )
+
+    zone = clinic_zone()
+    offered = list(practitioner.appointment_types.all())
+    booked = []
+    for period in practitioner.working_periods.filter(weekday=day.weekday()):
+        moment = local_datetime(day, period.starts, zone=zone)
+        period_end = local_datetime(day, period.ends, zone=zone)
+        while True:
+            kind = rng.choice(offered)
+            if moment + kind.default_duration > period_end:
+                break
+            if rng.random() < DEMO_FULLNESS:
+                booking = BookingRequest(
+                    patient=rng.choice(patients),
+                    practitioner=practitioner,
+                    appointment_type=kind,
+                    starts_at=moment,
+                )
+                # The chairs are shared: when both are busy then, leave the gap.
+                with contextlib.suppress(AppointmentConflict):
+                    booked.append(appointment_book(actor=None, booking=booking))
+            moment += kind.default_duration + kind.buffer
+            moment += dt.timedelta(minutes=rng.choice([0, 0, 15]))
+    return booked
+
+
+def _demo_progress(appointment: Appointment, now: dt.datetime, rng: random.Random) -> None:
+    """Move a demo appointment along as the front desk would have by now."""
+    from tenant_apps.scheduling.services import appointment_cancel, appointment_status_change
+
+    roll = rng.random()
+    if roll < 0.06:
+        appointment_cancel(actor=None, appointment=appointment, reason="Patient phoned")
+        return
+    if appointment.ends_at <= now:
+        steps = ["no_show"] if roll < 0.1 else ["arrived", "completed"]
+    elif appointment.starts_at <= now:
+        steps = ["arrived", "in_progress"]
+    else:
+        steps = ["confirmed"] if roll < 0.5 else []
+    for status in steps:
+        appointment = appointment_status_change(
+            actor=None, appointment=appointment, to_status=status
+        )
+
+
+def _demo_waitlist(
+    practitioners: list[Practitioner],
+    patients: list[Patient],
+    upcoming: list[Appointment],
+    rng: random.Random,
+) -> None:
+    """Three patients waiting; two later bookings cancelled, so their slots are offered."""
+    from tenant_apps.scheduling.services import appointment_cancel
+    from tenant_apps.scheduling.waitlist import WaitlistEntryInput, waitlist_entry_add
+
+    for n, patient in enumerate(rng.sample(patients, k=min(3, len(patients)))):
+        waitlist_entry_add(
+            actor=None,
+            data=WaitlistEntryInput(
+                patient=patient,
+                practitioner=practitioners[n % len(practitioners)] if n else None,
+                note="Can come at short notice" if n == 0 else "",
+            ),
+        )
+    for appointment in rng.sample(upcoming, k=min(2, len(upcoming))):
+        appointment.refresh_from_db()
+        if appointment.status in ("booked", "confirmed"):
+            appointment_cancel(
+                actor=None, appointment=appointment, reason="Patient asked to rebook"
+            )
+
+
+def seed_calendar(seed: DemoSeed) -> str:
+    """Rooms, appointment types, three practitioners with their weeks, a week of
+    appointments around today (past ones completed, a few cancelled or missed) and a short
+    waitlist with offers for freed slots. Skipped if the clinic has a calendar already."""
+    import datetime as dt
+    import random
+
+    from django.utils import timezone
+    from django_tenants.utils import tenant_context
+
+    from tenant_apps.patients.models import Patient
+    from tenant_apps.scheduling.clock import clinic_zone
+    from tenant_apps.scheduling.models import AppointmentType, Practitioner, Room
+
+    rng = random.Random(f"{seed.clinic.subdomain}-calendar")  # noqa: S311 -- demo data
+    with tenant_context(seed.clinic):
+        if any(model.objects.exists() for model in (Practitioner, Room, AppointmentType)):
+            return "calendar: already there"
+        types = _demo_calendar_resources(seed.people.get("owner"))
+        practitioners = _demo_practitioners(seed, types)
+        patients = list(Patient.objects.filter(is_archived=False).order_by("pk")[:60])
+        if not patients or not practitioners:
+            return "calendar: rooms and types only (no patients or staff to book)"
+        now = timezone.now()
+        today = now.astimezone(clinic_zone()).date()
+        booked = [
+            appointment
+            for offset in range(-DEMO_DAYS_BEFORE, DEMO_DAYS_AFTER + 1)
+            for practitioner in practitioners
+            for appointment in _demo_day_bookings(
+                practitioner, today + dt.timedelta(days=offset), patients, rng
+            )
+        ]
+        for appointment in booked:
+            _demo_progress(appointment, now, rng)
+        upcoming = [a for a in booked if a.starts_at > now + dt.timedelta(days=1)]
+        _demo_waitlist(practitioners, patients, upcoming, rng)
+    return (
+        f"calendar: {len(practitioners)} practitioners, {len(DEMO_ROOMS)} rooms, "
+        f"{len(DEMO_TYPES)} types, {len(booked)} appointments"
+    )
+
+
 # Run in order by `clinic seed-demo`; later features append theirs (after seed_staff, so
 # `seed.people` is filled).
-DEMO_SEEDERS: list[Seeder] = [seed_staff, seed_patients]
+DEMO_SEEDERS: list[Seeder] = [seed_staff, seed_patients, seed_calendar]
 
 
 def demo_seed(*, clinic: Clinic) -> DemoSeed:

@@ -353,6 +353,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets sharing a field name ("status", "kind") get names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "AppointmentStatusEnum": "tenant_apps.scheduling.models.Appointment.Status",
+        "RoomKindEnum": "tenant_apps.scheduling.models.Room.Kind",
+        "ScheduleExceptionKindEnum": "tenant_apps.scheduling.models.ScheduleException.Kind",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------------

@@ -31,7 +31,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _coming_soon(area: str, capability: Capability) -> Callable[[HttpRequest], HttpResponse]:
-    """Patients, Calendar and Billing until their issues land: says so plainly."""
+    """An area whose issue has not landed yet (Billing): says so plainly."""
 
     @capability_view(capability)
     @require_GET
@@ -41,5 +41,4 @@ def _coming_soon(area: str, capability: Capability) -> Callable[[HttpRequest], H
     return area_page
 
 
-calendar = _coming_soon("Calendar", Capability.CALENDAR_VIEW)
 billing = _coming_soon("Billing", Capability.BILLING_VIEW)

@@ -42,6 +42,7 @@ from tenant_apps.patients.services import (
     patient_view_record,
     patients_export_record,
 )
+from tenant_apps.scheduling.calendar_data import patient_appointments
 
 # --- list, search and export (search helper) -----------------------------------------------
 
@@ -102,6 +103,18 @@ _ROW = (
     '<td class="staff-nowrap">{birth}</td>'
     '<td class="staff-nowrap">{phone}</td>'
     "<td>{alert}</td></tr>"
+)
+# What `_row_html` reads: the list asks for nothing else (as-you-type pays per column).
+ROW_COLUMNS = (
+    "number",
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "is_archived",
+    "date_of_birth",
+    "phone",
+    "allergies",  # these two only for has_alerts
+    "medical_alerts",
 )
 # Only that alerts exist: their text is clinical and belongs on the patient page.
 _ALERT_ICON = (
@@ -169,6 +182,7 @@ def patients(request: HttpRequest) -> HttpResponse:
         include_archived=params.include_archived,
         limit=params.per_page,
         offset=params.offset,
+        columns=ROW_COLUMNS,
     )
     pages = max(1, -(-total // params.per_page))
     can_manage = _role_can(request, Capability.PATIENTS_MANAGE)
@@ -265,6 +279,10 @@ def _patient_page(
         "consent_history": consent_history(patient=patient),
         "opt_in_form": opt_in_form or ConsentOptInForm(),
         "action_error": action_error,
+        # Upcoming and past appointments, for those who may see the calendar.
+        "appointments": patient_appointments(patient_id=patient.pk, now=timezone.now())
+        if _role_can(request, Capability.CALENDAR_VIEW)
+        else None,
     }
     return render(request, "patients/detail.html", context, status=status)
 

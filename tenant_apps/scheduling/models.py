@@ -272,9 +272,7 @@ class Appointment(models.Model):
                 name="appointment_room_no_overlap",
                 index_type="GIST",
                 expressions=[("room", RangeOperators.EQUAL), ("occupied", RangeOperators.OVERLAPS)],
-                condition=Q(is_overbooked=False)
-                & Q(room__isnull=False)
-                & _LIVE_ONLY,
+                condition=Q(is_overbooked=False) & Q(room__isnull=False) & _LIVE_ONLY,
             ),
             models.CheckConstraint(
                 condition=Q(during__isempty=False), name="appointment_not_empty"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -23,7 +24,7 @@ from typing import Any
 
 import psycopg.errors
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from psycopg.types.range import Range
 
 from drcrm.tenancy import current_clinic
@@ -49,6 +50,8 @@ from tenant_apps.scheduling.models import (
 from tenant_apps.scheduling.selectors import conflicting_appointment, within_working_hours
 
 MAX_DURATION = dt.timedelta(hours=24)
+MAX_NOTES = 2000
+DEADLOCK_RETRIES = 3
 EXCLUSION_CONSTRAINTS = {
     "appointment_practitioner_no_overlap",
     "appointment_room_no_overlap",
@@ -139,9 +142,15 @@ class BookingRequest:
     allow_outside_hours: bool = False
 
 
-def _check_times(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
-    if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        raise ValidationError({"starts_at": "Times need a time zone."}, code="naive")
+def as_utc(moment: dt.datetime, *, field: str = "starts_at") -> dt.datetime:
+    """An aware time in UTC. Lengths and buffers are added in UTC: added to a local time,
+    30 minutes across the autumn change would last 90 real ones."""
+    if moment.tzinfo is None:
+        raise ValidationError({field: "Times need a time zone."}, code="naive")
+    return moment.astimezone(dt.UTC)
+
+
+def booking_times_check(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": "The end must be after the start."}, code="ends_early")
     if ends_at - starts_at >= MAX_DURATION:
@@ -150,8 +159,11 @@ def _check_times(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
         )
 
 
-def _check_parties(booking: BookingRequest) -> None:
+def booking_parties_check(booking: BookingRequest) -> None:
+    """Who and what a booking names: patient, practitioner, type, room, notes."""
     errors: dict[str, str] = {}
+    if len(booking.front_desk_notes) > MAX_NOTES:
+        errors["front_desk_notes"] = f"Keep notes under {MAX_NOTES:,} characters."
     if booking.patient.is_archived:
         errors["patient"] = "This patient's record is archived; restore it before booking."
     if not booking.practitioner.is_active:
@@ -240,25 +252,44 @@ def _free_room_for(
 
 
 def _save_refusing_overlap(appointment: Appointment, **save_kwargs: Any) -> None:
-    """Save, turning the exclusion constraints' refusal into AppointmentConflict."""
-    try:
-        with transaction.atomic():
-            appointment.save(**save_kwargs)
-    except IntegrityError as error:
-        cause = error.__cause__
-        if not isinstance(cause, psycopg.errors.ExclusionViolation):
-            raise
-        if cause.diag.constraint_name not in EXCLUSION_CONSTRAINTS:
-            raise
-        found = conflicting_appointment(
-            practitioner_id=appointment.practitioner_id,
-            room_id=appointment.room_id,
-            occupied=appointment.occupied,
-            exclude_id=appointment.pk,
-        )
-        if found is None:  # the other booking was cancelled in between: try again
-            raise
-        raise AppointmentConflict(conflicting=found[0], resource=found[1]) from None
+    """Save, turning the exclusion constraints' refusal into AppointmentConflict.
+
+    Two bookings racing for one slot and one room can each get into one exclusion index
+    and then wait for the other in the second: PostgreSQL breaks that deadlock by aborting
+    one statement. The save runs in a savepoint, whose rollback releases what it held, so
+    the loser simply tries again and meets a plain conflict once the winner commits.
+    """
+    for attempt in range(1, DEADLOCK_RETRIES + 1):
+        try:
+            with transaction.atomic():
+                appointment.save(**save_kwargs)
+            return
+        except OperationalError as error:
+            if not isinstance(error.__cause__, psycopg.errors.DeadlockDetected):
+                raise
+            if attempt == DEADLOCK_RETRIES:
+                raise
+            # A moment's pause lets the surviving transaction get on first.
+            time.sleep(0.05 * attempt)
+        except IntegrityError as error:
+            _raise_conflict(appointment, error)
+
+
+def _raise_conflict(appointment: Appointment, error: IntegrityError) -> None:
+    cause = error.__cause__
+    if not isinstance(cause, psycopg.errors.ExclusionViolation):
+        raise error
+    if cause.diag.constraint_name not in EXCLUSION_CONSTRAINTS:
+        raise error
+    found = conflicting_appointment(
+        practitioner_id=appointment.practitioner_id,
+        room_id=appointment.room_id,
+        occupied=appointment.occupied,
+        exclude_id=appointment.pk,
+    )
+    if found is None:  # the other booking was cancelled in between: nothing to name
+        raise error
+    raise AppointmentConflict(conflicting=found[0], resource=found[1]) from None
 
 
 def _record_status(appointment: Appointment, actor: User | None, from_status: str) -> None:
@@ -278,26 +309,31 @@ def appointment_book(
     series_position: int | None = None,
 ) -> Appointment:
     """Book one appointment; AppointmentConflict if the practitioner or room is taken."""
-    ends_at = booking.ends_at or booking.starts_at + booking.appointment_type.default_duration
-    _check_times(booking.starts_at, ends_at)
-    _check_parties(booking)
+    starts_at = as_utc(booking.starts_at)
+    ends_at = (
+        as_utc(booking.ends_at, field="ends_at")
+        if booking.ends_at is not None
+        else starts_at + booking.appointment_type.default_duration
+    )
+    booking_times_check(starts_at, ends_at)
+    booking_parties_check(booking)
     with transaction.atomic():
         outside = _check_overrides(
             actor=actor,
             practitioner=booking.practitioner,
-            starts_at=booking.starts_at,
+            starts_at=starts_at,
             ends_at=ends_at,
             overbook=booking.overbook,
             allow_outside_hours=booking.allow_outside_hours,
         )
-        occupied = _occupied(booking.appointment_type, booking.starts_at, ends_at)
+        occupied = _occupied(booking.appointment_type, starts_at, ends_at)
         room = booking.room or _free_room_for(booking.appointment_type, occupied)
         appointment = Appointment(
             patient=booking.patient,
             practitioner=booking.practitioner,
             appointment_type=booking.appointment_type,
             room=room,
-            during=Range(booking.starts_at, ends_at, "[)"),
+            during=Range(starts_at, ends_at, "[)"),
             occupied=occupied,
             is_overbooked=booking.overbook,
             outside_hours=outside,
@@ -358,10 +394,15 @@ def appointment_reschedule(
             )
         previous = (appointment.starts_at, appointment.ends_at)
         previous_practitioner_id = appointment.practitioner_id
-        ends_at = ends_at or starts_at + (appointment.ends_at - appointment.starts_at)
-        _check_times(starts_at, ends_at)
+        starts_at = as_utc(starts_at)
+        ends_at = (
+            as_utc(ends_at, field="ends_at")
+            if ends_at is not None
+            else starts_at + (appointment.ends_at - appointment.starts_at)
+        )
+        booking_times_check(starts_at, ends_at)
         target_practitioner = practitioner or appointment.practitioner
-        _check_parties(
+        booking_parties_check(
             BookingRequest(
                 patient=appointment.patient,
                 practitioner=target_practitioner,

@@ -231,7 +231,11 @@ def test_seed_demo_adds_the_staff_once(world, clinic_b, outsider_b):
     again = clinic_json("seed-demo", "clinic-b")
 
     assert (User.objects.count(), Membership.objects.count()) == counts
-    assert again["seeded"] == ["staff: 7 people, 0 added or restored", "patients: already there"]
+    assert again["seeded"] == [
+        "staff: 7 people, 0 added or restored",
+        "patients: already there",
+        "calendar: already there",
+    ]
     assert again["logins"] == seeded["logins"]
 
 
@@ -247,6 +251,35 @@ def test_seed_demo_adds_numbered_patients_once(world, clinic_b):
         assert Patient.objects.count() == 60
 
 
+def test_seed_demo_fills_a_week_of_the_calendar_once(world, clinic_b):
+    import datetime as dt
+    import zoneinfo
+
+    from django.utils import timezone
+
+    from tenant_apps.scheduling.models import Appointment, Practitioner, WaitlistEntry
+
+    before = timezone.now()
+    clinic("seed-demo", "clinic-b")
+    zone = zoneinfo.ZoneInfo(clinic_b.time_zone)
+    today = before.astimezone(zone).date()
+    with tenant_context(clinic_b):
+        assert Practitioner.objects.count() == 3
+        assert all(p.working_periods.exists() for p in Practitioner.objects.all())
+        appointments = list(Appointment.objects.all())
+        days = {a.starts_at.astimezone(zone).date() for a in appointments}
+        week = (today - dt.timedelta(days=3), today + dt.timedelta(days=4))
+        assert week[0] <= min(days) <= max(days) <= week[1]
+        # What has already happened was dealt with: nobody left "booked" in the past.
+        done = {"completed", "no_show", "cancelled"}
+        assert all(a.status in done for a in appointments if a.ends_at <= before)
+        assert WaitlistEntry.objects.count() == 3
+        count = len(appointments)
+    clinic("seed-demo", "clinic-b")
+    with tenant_context(clinic_b):
+        assert Appointment.objects.count() == count
+
+
 def test_seed_demo_of_a_new_clinic_prints_everyones_login(world):
     clinic(
         "create",
@@ -259,8 +292,9 @@ def test_seed_demo_of_a_new_clinic_prints_everyones_login(world):
     lines = clinic("seed-demo", "fresh-demo").splitlines()
     assert lines[0] == "Seeded staff: 7 people, 6 added or restored"
     assert lines[1] == "Seeded patients: 60 added"
-    assert lines[2] == f"Demo staff (password {DEMO_PASSWORD} unless shown otherwise):"
-    assert [line.split() for line in lines[3:]] == [
+    assert lines[2].startswith("Seeded calendar: 3 practitioners, 3 rooms, 5 types, ")
+    assert lines[3] == f"Demo staff (password {DEMO_PASSWORD} unless shown otherwise):"
+    assert [line.split() for line in lines[4:]] == [
         [demo_email(person, "fresh-demo"), person.role] for person in DEMO_STAFF
     ]
 
@@ -274,6 +308,7 @@ def test_seed_demo_restores_a_deactivated_or_changed_demo_member(world, clinic_b
     assert clinic_json("seed-demo", "clinic-b")["seeded"] == [
         "staff: 7 people, 1 added or restored",
         "patients: already there",
+        "calendar: already there",
     ]
     manager.refresh_from_db()
     assert (manager.role, manager.is_active) == ("admin", True)
