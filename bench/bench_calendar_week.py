@@ -19,16 +19,14 @@ import time
 import zoneinfo
 from collections.abc import Callable
 
-from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 from psycopg.types.range import Range
 
-from provisioning.services import clinic_create
+from bench.support import bench_clinic
 from shared_apps.accounts.models import User
-from shared_apps.clinics.models import Clinic
 from tenant_apps.patients.models import Patient
 from tenant_apps.patients.services import PatientInput, patient_create
 from tenant_apps.scheduling.models import Appointment, AppointmentType
@@ -112,18 +110,8 @@ def _appointment(
 
 
 def _site(owner: User, subdomain: str, count: int) -> tuple[Client, int]:
-    clinic = clinic_create(
-        actor=None,
-        name=f"Bench {subdomain}",
-        subdomain=subdomain,
-        clinic_type=Clinic.ClinicType.DENTAL,
-        owner=owner,
-        country="GB",
-        time_zone="Europe/London",
-    )
-    client = Client(HTTP_HOST=f"{clinic.subdomain}.{settings.BASE_DOMAIN}")
+    clinic, client = bench_clinic(owner, subdomain)
     with tenant_context(clinic):
-        client.force_login(owner)
         practitioner_id = _seed(owner, count)
     return client, practitioner_id
 

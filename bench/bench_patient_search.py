@@ -27,13 +27,12 @@ import statistics
 import time
 from collections.abc import Callable
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django_tenants.utils import tenant_context
 
-from provisioning.services import clinic_create
+from bench.support import bench_clinic
 from shared_apps.accounts.models import User
 from shared_apps.clinics.models import Clinic
 from tenant_apps.patients.models import Patient, PatientNumberCounter, format_patient_number
@@ -481,18 +480,8 @@ def _trigram_plan(clinic: Clinic) -> bool:
 
 
 def _clinic(owner: User, subdomain: str) -> tuple[Clinic, Client]:
-    clinic = clinic_create(
-        actor=None,
-        name=f"Bench {subdomain}",
-        subdomain=subdomain,
-        clinic_type=Clinic.ClinicType.DENTAL,
-        owner=owner,
-        country="GB",
-        time_zone="Europe/London",
-    )
-    client = Client(HTTP_HOST=f"{clinic.subdomain}.{settings.BASE_DOMAIN}")
+    clinic, client = bench_clinic(owner, subdomain)
     with tenant_context(clinic):
-        client.force_login(owner)
         _insert(1, SMALL + 1)  # the same first 1,000 patients in both clinics
     return clinic, client
 

@@ -72,7 +72,26 @@ class _WhenFields(forms.Form):
 
     def ends_at(self, starts_at: dt.datetime) -> dt.datetime | None:
         minutes = self.cleaned_data.get("duration_minutes")
-        return starts_at + dt.timedelta(minutes=minutes) if minutes else None
+        # Added in UTC: on a local clock, 30 minutes across the autumn change last 90.
+        return starts_at.astimezone(dt.UTC) + dt.timedelta(minutes=minutes) if minutes else None
+
+
+def _practitioner_field() -> forms.ModelChoiceField:  # type: ignore[type-arg]
+    return forms.ModelChoiceField(
+        label="Practitioner",
+        queryset=Practitioner.objects.filter(is_active=True),
+        error_messages={"invalid_choice": "Choose a practitioner from the list."},
+    )
+
+
+def _room_field() -> forms.ModelChoiceField:  # type: ignore[type-arg]
+    return forms.ModelChoiceField(
+        label="Room",
+        queryset=Room.objects.filter(is_active=True),
+        required=False,
+        empty_label="Any free room (automatic)",
+        error_messages={"invalid_choice": "Choose a room from the list."},
+    )
 
 
 class BookingForm(_WhenFields):
@@ -96,23 +115,14 @@ class BookingForm(_WhenFields):
             "invalid_choice": "Choose the patient from the search results.",
         },
     )
-    practitioner = forms.ModelChoiceField(
-        label="Practitioner",
-        queryset=Practitioner.objects.filter(is_active=True),
-        error_messages={"invalid_choice": "Choose a practitioner from the list."},
-    )
+    practitioner = _practitioner_field()
     appointment_type = forms.ModelChoiceField(
         label="Appointment type",
         queryset=AppointmentType.objects.filter(is_active=True),
+        empty_label="Choose a type",
         error_messages={"invalid_choice": "Choose a type this practitioner offers."},
     )
-    room = forms.ModelChoiceField(
-        label="Room",
-        queryset=Room.objects.filter(is_active=True),
-        required=False,
-        empty_label="Any free room (automatic)",
-        error_messages={"invalid_choice": "Choose a room from the list."},
-    )
+    room = _room_field()
     front_desk_notes = forms.CharField(
         label="Notes for the front desk",
         required=False,
@@ -159,18 +169,8 @@ class BookingForm(_WhenFields):
 
 
 class RescheduleForm(_WhenFields):
-    practitioner = forms.ModelChoiceField(
-        label="Practitioner",
-        queryset=Practitioner.objects.filter(is_active=True),
-        error_messages={"invalid_choice": "Choose a practitioner from the list."},
-    )
-    room = forms.ModelChoiceField(
-        label="Room",
-        queryset=Room.objects.filter(is_active=True),
-        required=False,
-        empty_label="Any free room (automatic)",
-        error_messages={"invalid_choice": "Choose a room from the list."},
-    )
+    practitioner = _practitioner_field()
+    room = _room_field()
 
     field_order = [
         "date",

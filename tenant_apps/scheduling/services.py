@@ -230,14 +230,19 @@ def _free_room_for(
     appointment_type: AppointmentType,
     occupied: Range[dt.datetime],
     exclude_id: int | None = None,
+    keep: Room | None = None,
 ) -> Room | None:
-    """A free active room among those the type needs (None if it needs none).
+    """A free active room among those the type needs (None if it needs none), `keep`
+    first: a moved appointment stays in its chair when that chair is free.
 
     Only a first pick: if two bookings race for the last room, the constraint decides.
     """
     rooms = list(appointment_type.rooms.filter(is_active=True).order_by("name", "id"))
     if not rooms:
         return None
+    if keep is not None and keep in rooms:
+        rooms.remove(keep)
+        rooms.insert(0, keep)
     holding = Appointment.objects.exclude(status__in=FREED_STATUSES).filter(
         room__in=rooms, is_overbooked=False, occupied__overlap=occupied
     )
@@ -423,11 +428,15 @@ def appointment_reschedule(
         )
         occupied = _occupied(appointment.appointment_type, starts_at, ends_at)
         appointment.practitioner = target_practitioner
-        appointment.room = room or (
-            appointment.room
-            if appointment.room is not None and not appointment.appointment_type.rooms.exists()
-            else _free_room_for(appointment.appointment_type, occupied, exclude_id=appointment.pk)
-        )
+        if room is None and appointment.appointment_type.rooms.exists():
+            room = _free_room_for(
+                appointment.appointment_type,
+                occupied,
+                exclude_id=appointment.pk,
+                keep=appointment.room,
+            )
+        # A type that needs no room keeps whatever room was chosen by hand.
+        appointment.room = room or appointment.room
         appointment.is_overbooked = overbook
         appointment.during = Range(starts_at, ends_at, "[)")
         appointment.occupied = occupied

@@ -249,3 +249,22 @@ def test_lifecycle_listeners_hear_every_change_inside_the_transaction(calendar_a
     # The failing listener rolled the cancellation back with it.
     appointment.refresh_from_db()
     assert appointment.status == "confirmed"
+
+
+def test_a_moved_appointment_keeps_its_chair_when_that_chair_is_free(calendar_a):
+    in_chair_2 = calendar_a.book(room=calendar_a.chair_2)
+    moved = appointment_reschedule(
+        actor=None, appointment=in_chair_2, starts_at=calendar_a.at(MONDAY, 15)
+    )
+    assert moved.room == calendar_a.chair_2
+    # Chair 2 taken at 16:00 by Dr Olivia: the move finds the free chair instead.
+    calendar_a.book(
+        practitioner=calendar_a.olivia,
+        patient=calendar_a.other_patient,
+        room=calendar_a.chair_2,
+        starts_at=calendar_a.at(MONDAY, 16),
+    )
+    moved = appointment_reschedule(
+        actor=None, appointment=moved, starts_at=calendar_a.at(MONDAY, 16)
+    )
+    assert moved.room == calendar_a.chair_1
