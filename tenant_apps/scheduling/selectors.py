@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from psycopg.types.range import Range
 
@@ -213,3 +214,24 @@ def within_working_hours(
         intervals += working_intervals(practitioner=practitioner, day=day, zone=zone)
         day += dt.timedelta(days=1)
     return any(start <= starts and ends <= end for start, end in _merge(intervals))
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    """A day at a glance for the dashboard: what is booked, who is here, what is done."""
+
+    booked: int  # live appointments (booked, confirmed, here, in progress, completed)
+    here: int  # arrived or in progress
+    completed: int
+    cancelled: int  # cancelled or no-show
+
+
+def day_summary(*, day: dt.date, zone: zoneinfo.ZoneInfo) -> DaySummary:
+    starts, ends = day_bounds(day, zone=zone)
+    counts = Appointment.objects.filter(during__overlap=Range(starts, ends, "[)")).aggregate(
+        booked=Count("pk", filter=~Q(status__in=FREED_STATUSES)),
+        here=Count("pk", filter=Q(status__in=["arrived", "in_progress"])),
+        completed=Count("pk", filter=Q(status="completed")),
+        cancelled=Count("pk", filter=Q(status__in=FREED_STATUSES)),
+    )
+    return DaySummary(**counts)
