@@ -48,10 +48,14 @@ def exists_locally(moment: dt.datetime) -> bool:
 
 
 def day_bounds(day: dt.date, *, zone: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
-    """The instants a local day starts and ends (23 or 25 hours apart on DST days)."""
+    """The instants a local day starts and ends (23 or 25 hours apart on DST days), in UTC.
+
+    In UTC because Python subtracts and adds two times of one zone on the wall clock:
+    midnight to midnight in London would come out as 24 hours on both DST days.
+    """
     start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
-    return start, end
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
 def as_local(moment: dt.datetime, *, zone: zoneinfo.ZoneInfo | None = None) -> dt.datetime:

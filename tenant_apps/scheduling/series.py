@@ -172,7 +172,10 @@ def series_plan(
     plan: list[Occurrence] = []
     for position, day in enumerate(_occurrence_days(first.date(), rule), start=1):
         start = local_datetime(day, wall_time, zone=zone) if position > 1 else starts_at
-        plan.append(Occurrence(position=position, starts_at=start, ends_at=start + duration))
+        # The length in real time (UTC): on the wall clock an occurrence that spans the
+        # autumn change would last an hour longer.
+        ends_at = start.astimezone(dt.UTC) + duration
+        plan.append(Occurrence(position=position, starts_at=start, ends_at=ends_at))
     return plan
 
 

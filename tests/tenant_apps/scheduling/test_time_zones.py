@@ -13,7 +13,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
-from tenant_apps.scheduling.clock import clinic_zone, local_datetime
+from tenant_apps.scheduling.clock import clinic_zone, day_bounds, local_datetime
 from tenant_apps.scheduling.models import Appointment
 from tenant_apps.scheduling.series import RecurrenceRule, series_book
 from tenant_apps.scheduling.services import BookingRequest, schedule_exception_create
@@ -170,3 +170,16 @@ def test_the_series_page_shows_local_times_after_the_change(calendar_a, desk):
     page = desk.get(f"/calendar/appointments/{booked.appointments[1].pk}/series/").content.decode()
     assert "Mon 31 Mar 2031, 10:00" in page
     assert "09:00" not in page
+
+
+def test_a_clinic_day_lasts_23_or_25_hours_on_the_dst_days(calendar_a):
+    zone = clinic_zone()
+    lengths = {}
+    for day in (dt.date(2031, 3, 30), dt.date(2031, 6, 1), dt.date(2031, 10, 26)):
+        starts, ends = day_bounds(day, zone=zone)
+        lengths[day] = ends - starts
+    assert lengths == {
+        dt.date(2031, 3, 30): dt.timedelta(hours=23),
+        dt.date(2031, 6, 1): dt.timedelta(hours=24),
+        dt.date(2031, 10, 26): dt.timedelta(hours=25),
+    }
