@@ -5,6 +5,7 @@ Kept free of drf-spectacular imports: DRF imports these classes while it initial
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -40,12 +41,18 @@ def _flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return {prefix or "non_field_errors": [str(m) for m in messages]}
 
 
-def field_map_error(error: DjangoValidationError) -> exceptions.ValidationError:
-    """A service's ValidationError as the API's 400 field map."""
+def field_map_error(
+    error: DjangoValidationError, names: Mapping[str, str] | None = None
+) -> exceptions.ValidationError:
+    """A service's ValidationError as the API's 400 field map (`names` renames a service's
+    fields to the API's where they differ)."""
     fields = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
+    names = names or {}
     return exceptions.ValidationError(
         {
-            ("non_field_errors" if name in ("", NON_FIELD_ERRORS) else name): messages
+            (
+                "non_field_errors" if name in ("", NON_FIELD_ERRORS) else names.get(name, name)
+            ): messages
             for name, messages in fields.items()
         }
     )

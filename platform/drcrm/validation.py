@@ -9,13 +9,21 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 
-def form_errors_add(form: forms.Form, error: ValidationError) -> None:
-    """Put the errors on the form's fields; names the form lacks become form errors."""
+def form_errors_add(
+    form: forms.Form, error: ValidationError, names: Mapping[str, str | None] | None = None
+) -> None:
+    """Put the errors on the form's fields; names the form lacks become form errors.
+
+    `names` maps a service's field names to the form's where they differ (None: a form
+    error), e.g. a service's `starts_at` shown on the form's `time`.
+    """
     if not hasattr(error, "error_dict"):
         form.add_error(None, error.messages)
         return
+    names = names or {}
     for name, messages in error.message_dict.items():
-        form.add_error(name if name in form.fields else None, messages)
+        target = names.get(name, name)
+        form.add_error(target if target in form.fields else None, messages)
 
 
 def error_one_line(error: ValidationError, names: Mapping[str, str] | None = None) -> str:

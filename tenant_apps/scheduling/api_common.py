@@ -87,11 +87,7 @@ def get_or_404(queryset: models.QuerySet[ModelT], object_id: int, label: str) ->
 
 def service_errors(error: DjangoValidationError, **renamed: str) -> exceptions.ValidationError:
     """A service's field map, with the service's names for fields mapped to the API's."""
-    refusal = field_map_error(error)
-    detail = cast(dict[str, Any], refusal.detail)
-    return exceptions.ValidationError(
-        {renamed.get(key, key): value for key, value in detail.items()}
-    )
+    return field_map_error(error, names=renamed)
 
 
 def query_error(name: str, error: serializers.ValidationError) -> exceptions.ValidationError:

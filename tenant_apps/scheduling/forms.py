@@ -26,17 +26,8 @@ SERVICE_FIELDS = {"starts_at": "time", "ends_at": "duration_minutes", "status": 
 
 
 def service_errors_add(form: forms.Form, error: ValidationError) -> None:
-    """A service's field map onto this form's fields (unknown names become form errors)."""
-    if not hasattr(error, "error_dict"):
-        form_errors_add(form, error)
-        return
-    renamed: dict[str, list[str]] = {}
-    for name, messages in error.message_dict.items():
-        target = SERVICE_FIELDS.get(name, name)
-        key = target if target in form.fields else "__all__"
-        renamed.setdefault(key, []).extend(messages)
-    for name, messages in renamed.items():
-        form.add_error(None if name == "__all__" else name, messages)
+    """A service's field map onto a calendar form (its `starts_at` is the form's `time`)."""
+    form_errors_add(form, error, names=SERVICE_FIELDS)
 
 
 class PatientChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
