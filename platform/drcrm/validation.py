@@ -35,3 +35,19 @@ def error_one_line(error: ValidationError, names: Mapping[str, str] | None = Non
         f"{names.get(name, name)}: {' '.join(messages)}"
         for name, messages in error.message_dict.items()
     )
+
+
+_MAX_BIGINT = 2**63 - 1
+
+
+def whole_number(raw: object, *, low: int = 0, high: int = _MAX_BIGINT) -> int | None:
+    """`raw` as an int in [low, high] if it is plain ASCII digits, else None.
+
+    Not `str.isdigit()`: that accepts "²" and "٣", which `int()` then refuses (a 500), and
+    a 30-digit id would overflow PostgreSQL's bigint.
+    """
+    text = str(raw).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    value = int(text)
+    return value if low <= value <= high else None

@@ -30,6 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from drcrm.validation import whole_number
 from shared_apps.accounts.models import User
 from tenant_apps.audit.services import audit_record
 from tenant_apps.patients.models import ImportJob, Patient
@@ -397,7 +398,8 @@ def import_mapping_errors(job: ImportJob, mapping: dict[str, str]) -> dict[str, 
     errors: dict[str, list[str]] = {}
     used: dict[str, str] = {}
     for index, name in mapping.items():
-        if not index.isdigit() or int(index) >= len(job.headers) or name not in INPUT_FIELDS:
+        column = whole_number(index)
+        if column is None or column >= len(job.headers) or name not in INPUT_FIELDS:
             errors.setdefault("mapping", []).append("Choose a field from the list.")
         elif name in used:
             errors.setdefault("mapping", []).append(

@@ -30,6 +30,7 @@ from rest_framework.response import Response
 
 from drcrm.errors import error_body
 from drcrm.rest import field_map_error
+from drcrm.validation import whole_number
 from tenant_apps.scheduling.api_common import (
     CALENDAR_MANAGE,
     CalendarApi,
@@ -166,18 +167,20 @@ def _id_param(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+    value = whole_number(raw, low=1, high=MAX_ID)
+    if value is None:
         raise exceptions.ValidationError({name: ["Send a numeric id."]})
-    return int(raw)
+    return value
 
 
 def _int_param(request: Request, name: str, *, default: int, low: int, high: int) -> int:
     raw = request.query_params.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    value = whole_number(raw, low=low, high=high)
+    if value is None:
         raise exceptions.ValidationError({name: [f"A whole number from {low} to {high}."]})
-    return int(raw)
+    return value
 
 
 def _statuses_param(request: Request) -> list[str] | None:

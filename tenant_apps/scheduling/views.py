@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from drcrm.validation import error_one_line
+from drcrm.validation import error_one_line, whole_number
 from shared_apps.accounts.access import capability_view
 from shared_apps.accounts.models import User
 from shared_apps.accounts.roles import Capability, role_can
@@ -326,9 +326,9 @@ def _booking_initial(request: HttpRequest, zone: zoneinfo.ZoneInfo) -> dict[str,
     initial: dict[str, Any] = {
         key: params[key]
         for key in ("practitioner", "room", "patient")
-        if params.get(key, "").isdigit()
+        if whole_number(params.get(key, "")) is not None
     }
-    if params.get("type", "").isdigit():
+    if whole_number(params.get("type", "")) is not None:
         initial["appointment_type"] = params["type"]
     start = _start_param(params.get("start"), zone)
     if start is not None:
@@ -348,10 +348,10 @@ def _patient_matches(query: str, *, exclude_id: int | None = None) -> list[Patie
 
 
 def _selected_patient(form: BookingForm) -> Patient | None:
-    raw = form["patient"].value()
-    if not raw or not str(raw).isdigit():
+    patient_id = whole_number(form["patient"].value() or "")
+    if patient_id is None:
         return None
-    return Patient.objects.filter(pk=int(str(raw)), merged_into__isnull=True).first()
+    return Patient.objects.filter(pk=patient_id, merged_into__isnull=True).first()
 
 
 def _slots_from(form: BookingForm, zone: zoneinfo.ZoneInfo) -> dt.datetime:
@@ -367,10 +367,10 @@ def _slots_from(form: BookingForm, zone: zoneinfo.ZoneInfo) -> dt.datetime:
 def _next_slots(form: BookingForm, zone: zoneinfo.ZoneInfo) -> list[dict[str, str]]:
     """A few free times for the chosen type and practitioner, from the chosen time on."""
     practitioner = _practitioner_or_none(str(form["practitioner"].value() or ""))
-    raw_type = str(form["appointment_type"].value() or "")
-    if practitioner is None or not raw_type.isdigit():
+    type_id = whole_number(form["appointment_type"].value() or "")
+    if practitioner is None or type_id is None:
         return []
-    appointment_type = practitioner.appointment_types.filter(pk=int(raw_type)).first()
+    appointment_type = practitioner.appointment_types.filter(pk=type_id).first()
     if appointment_type is None:
         return []
     try:
@@ -469,9 +469,9 @@ def calendar_book(request: HttpRequest) -> HttpResponse:
 def calendar_book_patients(request: HttpRequest) -> HttpResponse:
     """The booking form's as-you-type patient search: radio choices, the chosen one first."""
     selected = None
-    raw = request.GET.get("selected", "")
-    if raw.isdigit():
-        selected = Patient.objects.filter(pk=int(raw), merged_into__isnull=True).first()
+    selected_id = whole_number(request.GET.get("selected", ""))
+    if selected_id is not None:
+        selected = Patient.objects.filter(pk=selected_id, merged_into__isnull=True).first()
     query = request.GET.get("q", "")
     context = {
         "selected_patient": selected,
