@@ -115,6 +115,8 @@ def test_a_receptionist_books_drags_meets_a_conflict_and_cancels(
     # booking form opens for 10:00 with Dr Pat chosen.
     pats.click(position={"x": 30, "y": y_of(pats, 65)})
     expect(page).to_have_url(re.compile(r"/calendar/book/\?"))
+    # The URL changes before the new page has finished loading (and run its script).
+    page.wait_for_load_state("load")
     expect(page.get_by_label("Time")).to_have_value("10:00")
     expect(page.get_by_label("Date")).to_have_value(DAY)
     expect(page.get_by_label("Practitioner")).to_have_value(str(seeded.pat_id))
@@ -128,6 +130,7 @@ def test_a_receptionist_books_drags_meets_a_conflict_and_cancels(
     page.get_by_role("button", name="Book appointment").click()
 
     expect(page).to_have_url(re.compile(rf"/calendar/\?date={DAY}"))
+    page.wait_for_load_state("load")  # dragging needs the page's script
     expect(page.locator(".messages")).to_contain_text("Booked Ana Lima with Dr Pat")
     pats = column(page, seeded.pat_id)
     booked = pats.locator(".cal-block", has_text="Ana Lima")

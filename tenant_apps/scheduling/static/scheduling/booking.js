@@ -78,4 +78,8 @@
   }
   if (type) type.addEventListener("change", showUsualLength);
   showUsualLength();
+
+  // Someone quick (or a slow network) may type before this script has run: search for
+  // what is already in the box rather than wait for a keystroke that already happened.
+  if (input.value.trim() && !results.querySelector("input[name=patient]")) search();
 })();
