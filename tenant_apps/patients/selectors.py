@@ -13,8 +13,8 @@ from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import OrderBy
 from django.db.models.functions import Reverse
 from django.db.models.lookups import StartsWith
-from django.http import Http404
 
+from drcrm.lookup import get_or_404
 from drcrm.tenancy import current_clinic
 from shared_apps.accounts.models import User
 from tenant_apps.patients.models import (
@@ -28,21 +28,9 @@ from tenant_apps.patients.services import PatientInput, digits_of, phone_to_e164
 
 
 def get_patient_for(*, patient_id: object) -> Patient:
-    """The patient with this id in the current clinic, or Http404.
-
-    The same 404 for "no such id", "not a number" and (since every clinic has its own
-    schema) "another clinic's patient".
-    """
-    try:
-        pk = int(str(patient_id))
-    except ValueError:
-        raise Http404("No such patient.") from None
-    if not 0 < pk < 2**63:
-        raise Http404("No such patient.")
-    patient = Patient.objects.filter(pk=pk).first()
-    if patient is None:
-        raise Http404("No such patient.")
-    return patient
+    """The patient with this id in the current clinic, or Http404 (the same for junk ids,
+    missing ones and, since every clinic has its own schema, another clinic's)."""
+    return get_or_404(Patient.objects.all(), patient_id, "patient")
 
 
 # --- search (search helper) ------------------------------------------------------------------

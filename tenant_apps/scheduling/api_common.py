@@ -6,11 +6,10 @@ Reads need calendar.view; each view names the capability its writes need.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
-from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import SAFE_METHODS
@@ -22,12 +21,11 @@ from drcrm.errors import error_body
 from drcrm.rest import Pagination, field_map_error
 from shared_apps.accounts.models import User
 from shared_apps.accounts.roles import Capability
-from tenant_apps.scheduling.serializers import MAX_ID, ErrorSerializer, parse_clinic_date
+from tenant_apps.scheduling.serializers import ErrorSerializer, parse_clinic_date
 
 CALENDAR_VIEW = Capability.CALENDAR_VIEW.value
 CALENDAR_MANAGE = Capability.CALENDAR_MANAGE.value
 CALENDAR_SETUP = Capability.CALENDAR_SETUP.value
-ModelT = TypeVar("ModelT", bound=models.Model)
 
 
 # --- plumbing --------------------------------------------------------------------------------
@@ -75,14 +73,6 @@ def paginated(
     paginator = Pagination()
     rows = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(rows, many=True).data)
-
-
-def get_or_404(queryset: models.QuerySet[ModelT], object_id: int, label: str) -> ModelT:
-    # Path ids are digits already; beyond bigint they would be a database error, not a 404.
-    found = queryset.filter(pk=object_id).first() if 0 < object_id <= MAX_ID else None
-    if found is None:
-        raise Http404(f"No such {label}.")
-    return found
 
 
 def service_errors(error: DjangoValidationError, **renamed: str) -> exceptions.ValidationError:

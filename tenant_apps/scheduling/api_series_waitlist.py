@@ -115,13 +115,6 @@ def _field(name: str, find: Callable[[], RowT]) -> RowT:
         raise exceptions.ValidationError({name: [f"No such {name.replace('_', ' ')}."]}) from None
 
 
-def _path_id(value: int) -> int:
-    # Path ids are digits; beyond bigint they would be a database error, not a 404.
-    if not 0 < value < 2**63:
-        raise Http404("Not found.")
-    return value
-
-
 def _local(moment: dt.datetime) -> str:
     return moment.astimezone(clinic_zone()).isoformat()
 
@@ -473,7 +466,7 @@ class SeriesDetailApi(_Api):
         ],
     )
     def get(self, request: Request, series_id: int) -> Response:
-        series = get_series_for(series_id=_path_id(series_id))
+        series = get_series_for(series_id=series_id)
         return Response(_series_out(series))
 
 
@@ -531,7 +524,7 @@ class SeriesCancelApi(_Api):
         ],
     )
     def post(self, request: Request, series_id: int) -> Response:
-        series = get_series_for(series_id=_path_id(series_id))
+        series = get_series_for(series_id=series_id)
         data = _valid(SeriesCancelSerializer(data=_body(request)))
         if data.get("appointment") is None and data["scope"] != "all":
             raise exceptions.ValidationError({"appointment": ["Say which occurrence."]})
@@ -579,7 +572,7 @@ class SeriesRescheduleApi(_Api):
         ],
     )
     def post(self, request: Request, series_id: int) -> Response:
-        series = get_series_for(series_id=_path_id(series_id))
+        series = get_series_for(series_id=series_id)
         data = _valid(SeriesRescheduleSerializer(data=_body(request)))
         anchor = _anchor(series, data["appointment"])
         practitioner = None
@@ -795,7 +788,7 @@ class WaitlistDetailApi(_Api):
         examples=[OpenApiExample("An entry", value=ENTRY_EXAMPLE, response_only=True)],
     )
     def get(self, request: Request, entry_id: int) -> Response:
-        entry = get_waitlist_entry_for(entry_id=_path_id(entry_id))
+        entry = get_waitlist_entry_for(entry_id=entry_id)
         return Response(WaitlistEntrySerializer(entry).data)
 
     @extend_schema(
@@ -819,7 +812,7 @@ class WaitlistDetailApi(_Api):
         ],
     )
     def patch(self, request: Request, entry_id: int) -> Response:
-        entry = get_waitlist_entry_for(entry_id=_path_id(entry_id))
+        entry = get_waitlist_entry_for(entry_id=entry_id)
         serializer = WaitlistEntryWriteSerializer(data=_body(request), partial=True)
         serializer.is_valid(raise_exception=True)
         # A partial serializer still fills defaults in; keep only what was sent.
@@ -847,7 +840,7 @@ class WaitlistDetailApi(_Api):
         ],
     )
     def delete(self, request: Request, entry_id: int) -> Response:
-        entry = get_waitlist_entry_for(entry_id=_path_id(entry_id))
+        entry = get_waitlist_entry_for(entry_id=entry_id)
         return _entry_write(lambda: waitlist_entry_remove(actor=_actor(request), entry=entry))
 
 
@@ -947,7 +940,7 @@ class WaitlistOfferBookApi(_Api):
         ],
     )
     def post(self, request: Request, offer_id: int) -> Response:
-        offer = get_waitlist_offer_for(offer_id=_path_id(offer_id))
+        offer = get_waitlist_offer_for(offer_id=offer_id)
         data = _valid(OfferBookSerializer(data=_body(request)))
         try:
             appointment = waitlist_offer_accept(
@@ -977,7 +970,7 @@ class WaitlistOfferDismissApi(_Api):
         ],
     )
     def post(self, request: Request, offer_id: int) -> Response:
-        offer = get_waitlist_offer_for(offer_id=_path_id(offer_id))
+        offer = get_waitlist_offer_for(offer_id=offer_id)
         try:
             offer = waitlist_offer_dismiss(actor=_actor(request), offer=offer)
         except DjangoValidationError as error:

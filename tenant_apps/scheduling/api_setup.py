@@ -17,15 +17,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from drcrm.errors import error_body
+from drcrm.lookup import ModelT, get_or_404
 from shared_apps.accounts.models import User
 from tenant_apps.scheduling.api_common import (
     CALENDAR_SETUP,
     CalendarApi,
     CalendarListApi,
-    ModelT,
     date_param,
     field_errors,
-    get_or_404,
     json_body,
     not_found,
     paginated,

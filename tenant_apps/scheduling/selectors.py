@@ -6,13 +6,11 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TypeVar
 
-from django.db import models
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404
 from psycopg.types.range import Range
 
+from drcrm.lookup import get_or_404
 from tenant_apps.scheduling.clock import day_bounds
 from tenant_apps.scheduling.models import (
     FREED_STATUSES,
@@ -25,39 +23,23 @@ from tenant_apps.scheduling.models import (
     WorkingPeriod,
 )
 
-ModelT = TypeVar("ModelT", bound=models.Model)
 Interval = tuple[dt.datetime, dt.datetime]
 
 
-def _get_or_404(queryset: QuerySet[ModelT], object_id: object, label: str) -> ModelT:
-    """One 404 for "no such id", "not a number" and (each clinic has its own schema)
-    "another clinic's"."""
-    try:
-        pk = int(str(object_id))
-    except ValueError:
-        raise Http404(f"No such {label}.") from None
-    if not 0 < pk < 2**63:
-        raise Http404(f"No such {label}.")
-    found = queryset.filter(pk=pk).first()
-    if found is None:
-        raise Http404(f"No such {label}.")
-    return found
-
-
 def get_appointment_for(*, appointment_id: object) -> Appointment:
-    return _get_or_404(appointments_with_related(), appointment_id, "appointment")
+    return get_or_404(appointments_with_related(), appointment_id, "appointment")
 
 
 def get_practitioner_for(*, practitioner_id: object) -> Practitioner:
-    return _get_or_404(Practitioner.objects.all(), practitioner_id, "practitioner")
+    return get_or_404(Practitioner.objects.all(), practitioner_id, "practitioner")
 
 
 def get_room_for(*, room_id: object) -> Room:
-    return _get_or_404(Room.objects.all(), room_id, "room")
+    return get_or_404(Room.objects.all(), room_id, "room")
 
 
 def get_appointment_type_for(*, appointment_type_id: object) -> AppointmentType:
-    return _get_or_404(AppointmentType.objects.all(), appointment_type_id, "appointment type")
+    return get_or_404(AppointmentType.objects.all(), appointment_type_id, "appointment type")
 
 
 def appointments_with_related() -> QuerySet[Appointment]:

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.http import Http404
 from psycopg.types.range import Range
 
+from drcrm.lookup import get_or_404
 from shared_apps.accounts.models import User
 from shared_apps.accounts.roles import Capability
 from tenant_apps.audit.services import audit_record
@@ -641,16 +641,7 @@ def _audit_change(
 
 def get_series_for(*, series_id: object) -> AppointmentSeries:
     """The series with this id here, or the same 404 for junk, missing and other clinics'."""
-    try:
-        pk = int(str(series_id))
-    except ValueError:
-        raise Http404("No such series.") from None
-    if not 0 < pk < 2**63:
-        raise Http404("No such series.")
-    found = AppointmentSeries.objects.filter(pk=pk).first()
-    if found is None:
-        raise Http404("No such series.")
-    return found
+    return get_or_404(AppointmentSeries.objects.all(), series_id, "series")
 
 
 def series_appointments(*, series: AppointmentSeries) -> list[Appointment]:

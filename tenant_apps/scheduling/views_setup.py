@@ -13,11 +13,12 @@ from typing import Any, cast
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from drcrm.lookup import get_or_404
 from drcrm.validation import form_errors_add
 from shared_apps.accounts.access import capability_view
 from shared_apps.accounts.models import User
@@ -77,13 +78,6 @@ def _page(
     request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
 ) -> HttpResponse:
     return render(request, f"scheduling/setup/{template}", context, status=status)
-
-
-def _object_or_404(queryset: Any, object_id: int, label: str) -> Any:
-    found = queryset.filter(pk=object_id).first() if 0 < object_id < 2**63 else None
-    if found is None:
-        raise Http404(f"No such {label}.")
-    return found
 
 
 # --- overview ----------------------------------------------------------------------------------
@@ -260,7 +254,7 @@ def setup_exception_delete(
     request: HttpRequest, practitioner_id: int, exception_id: int
 ) -> HttpResponse:
     practitioner = get_practitioner_for(practitioner_id=practitioner_id)
-    exception = _object_or_404(
+    exception = get_or_404(
         ScheduleException.objects.filter(practitioner=practitioner), exception_id, "exception"
     )
     schedule_exception_delete(actor=_actor(request), exception=exception)
@@ -406,7 +400,7 @@ def setup_closures(request: HttpRequest) -> HttpResponse:
 @capability_view(SETUP)
 @require_POST
 def setup_closure_delete(request: HttpRequest, closure_id: int) -> HttpResponse:
-    closure = _object_or_404(ClinicClosure.objects.all(), closure_id, "closure")
+    closure = get_or_404(ClinicClosure.objects.all(), closure_id, "closure")
     clinic_closure_delete(actor=_actor(request), closure=closure)
     messages.success(request, f"Closure removed: {closure.reason}.")
     return redirect("calendar-setup-closures")

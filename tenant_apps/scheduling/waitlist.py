@@ -28,9 +28,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import Http404
 from django.utils import timezone
 
+from drcrm.lookup import get_or_404
 from shared_apps.accounts.models import User
 from tenant_apps.audit.services import audit_record
 from tenant_apps.patients.merge import merge_mover
@@ -351,19 +351,6 @@ def waitlist_offer_dismiss(*, actor: User | None, offer: WaitlistOffer) -> Waitl
 # --- reads ---------------------------------------------------------------------------------------
 
 
-def _get(queryset: QuerySet[Any], object_id: object, label: str) -> Any:
-    try:
-        pk = int(str(object_id))
-    except ValueError:
-        raise Http404(f"No such {label}.") from None
-    if not 0 < pk < 2**63:
-        raise Http404(f"No such {label}.")
-    found = queryset.filter(pk=pk).first()
-    if found is None:
-        raise Http404(f"No such {label}.")
-    return found
-
-
 def waitlist_entries(*, statuses: Iterable[str] = ("waiting",)) -> QuerySet[WaitlistEntry]:
     return (
         WaitlistEntry.objects.filter(status__in=list(statuses))
@@ -381,7 +368,7 @@ def waitlist_entries(*, statuses: Iterable[str] = ("waiting",)) -> QuerySet[Wait
 
 
 def get_waitlist_entry_for(*, entry_id: object) -> WaitlistEntry:
-    entry: WaitlistEntry = _get(
+    entry: WaitlistEntry = get_or_404(
         waitlist_entries(statuses=WaitlistEntry.Status.values), entry_id, "waitlist entry"
     )
     return entry
@@ -427,7 +414,7 @@ def open_waitlist_offers() -> QuerySet[WaitlistOffer]:
 
 
 def get_waitlist_offer_for(*, offer_id: object) -> WaitlistOffer:
-    offer: WaitlistOffer = _get(
+    offer: WaitlistOffer = get_or_404(
         WaitlistOffer.objects.select_related(*OFFER_RELATED), offer_id, "waitlist offer"
     )
     return offer
